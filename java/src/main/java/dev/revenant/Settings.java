@@ -1,0 +1,53 @@
+package dev.revenant;
+
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * The one place where system properties and environment variables are read (design.md,
+ * convention 6). Everything else takes these values as arguments.
+ */
+public final class Settings {
+    private Settings() {
+    }
+
+    /** Folder of the golden fixtures: {@code -Drevenant.fixtures}, {@code REVENANT_FIXTURES}, else {@code ../shared/fixtures}. */
+    public static Path fixturesDir() {
+        String p = System.getProperty("revenant.fixtures");
+        if (p == null || p.isBlank()) {
+            p = System.getenv("REVENANT_FIXTURES");
+        }
+        if (p == null || p.isBlank()) {
+            p = "../shared/fixtures";
+        }
+        return Path.of(p).toAbsolutePath().normalize();
+    }
+
+    /** True when running under CI ({@code CI=true}): missing fixtures are then a failure, not a skip. */
+    public static boolean inCi() {
+        return "true".equalsIgnoreCase(System.getenv("CI"));
+    }
+
+    /** Worker threads for the CPU backends: {@code -Drevenant.threads}, {@code REVENANT_THREADS}, else the core count. */
+    public static int defaultThreads() {
+        String p = Optional.ofNullable(System.getProperty("revenant.threads")).orElse(System.getenv("REVENANT_THREADS"));
+        if (p != null && !p.isBlank()) {
+            try {
+                int t = Integer.parseInt(p.trim());
+                if (t >= 1) {
+                    return t;
+                }
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("revenant.threads / REVENANT_THREADS: expected a positive integer, found '" + p + "'", e);
+            }
+            throw new IllegalArgumentException("revenant.threads / REVENANT_THREADS: expected a positive integer, found '" + p + "'");
+        }
+        return Runtime.getRuntime().availableProcessors();
+    }
+
+    /** Revenant's version, from the jar manifest (or "dev" when run from classes). */
+    public static String version() {
+        String v = Settings.class.getPackage().getImplementationVersion();
+        return v == null ? "dev" : v;
+    }
+}
