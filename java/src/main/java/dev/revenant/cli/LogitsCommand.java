@@ -1,0 +1,44 @@
+package dev.revenant.cli;
+
+import dev.revenant.engine.Forward;
+import dev.revenant.engine.Model;
+import dev.revenant.kernel.Backend;
+import dev.revenant.safetensors.SafetensorsWriter;
+import dev.revenant.tensor.Tensor;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code revenant logits}: logits of every position, written as F32 tensor {@code logits} [L, vocab]. */
+@Command(name = "logits", mixinStandardHelpOptions = true,
+        description = "Run one forward pass and write the logits of every position as F32 tensor 'logits' [L, vocab].")
+final class LogitsCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, description = "model folder")
+    Path model;
+
+    @Option(names = "--ids", required = true, description = "comma-separated input token ids")
+    String ids;
+
+    @Option(names = "--out", required = true, description = "output .safetensors file")
+    Path out;
+
+    @Mixin
+    BackendOptions backend = new BackendOptions();
+
+    @Override
+    public Integer call() {
+        int[] tokens = Ids.parse(ids);
+        try (Backend be = backend.create(); Model m = Model.load(model, be)) {
+            float[] logits = new Forward(m).run(List.of(m.newCache(tokens.length)), List.of(tokens), true)[0];
+            Tensor t = Tensor.ofFloats("logits", logits, tokens.length, m.config().vocabSize());
+            SafetensorsWriter.write(out, List.of(t), Map.of("format", "pt", "revenant.ids", Ids.format(tokens),
+                    "revenant.backend", be.name()));
+            System.out.printf("wrote logits [%d, %d] to %s%n", tokens.length, m.config().vocabSize(), out);
+        }
+        return 0;
+    }
+}
