@@ -27,6 +27,23 @@ public final class Generator {
 
     /** Greedy continuation of several prompts decoded together; each result equals its run alone. */
     public static List<int[]> greedy(Model model, List<int[]> prompts, int maxNew, int eos) {
+        List<Sampler> samplers = new ArrayList<>();
+        for (int i = 0; i < prompts.size(); i++) {
+            samplers.add(Sampler.greedy());
+        }
+        return generate(model, prompts, maxNew, eos, samplers);
+    }
+
+    /**
+     * Continues several prompts together, sequence i choosing its tokens with {@code samplers.get(i)};
+     * a sequence leaves the batch at {@code eos} (when ≥ 0). Each result equals its run alone.
+     *
+     * @return per prompt, the prompt followed by its new tokens (eos included when hit)
+     */
+    public static List<int[]> generate(Model model, List<int[]> prompts, int maxNew, int eos, List<Sampler> samplers) {
+        if (samplers.size() != prompts.size()) {
+            throw new IllegalArgumentException(samplers.size() + " samplers for " + prompts.size() + " prompts");
+        }
         Forward f = new Forward(model);
         List<KvCache> caches = new ArrayList<>();
         List<int[]> out = new ArrayList<>();
@@ -46,8 +63,8 @@ public final class Generator {
             List<Integer> nextIndex = new ArrayList<>();
             List<int[]> nextStep = new ArrayList<>();
             for (int s = 0; s < active.size(); s++) {
-                int tok = argmax(logits[s]);
                 int i = index.get(s);
+                int tok = samplers.get(i).next(logits[s]);
                 int[] seq = out.get(i);
                 seq = Arrays.copyOf(seq, seq.length + 1);
                 seq[seq.length - 1] = tok;

@@ -6,14 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.revenant.Fixtures;
 import dev.revenant.kernel.Backend;
-import dev.revenant.kernel.ReferenceBackend;
+import dev.revenant.kernel.Backends;
 import dev.revenant.safetensors.Checkpoint;
 import dev.revenant.tensor.Tensor;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import java.util.stream.Stream;
 
 /**
  * The forward pass against HF transformers' reference outputs (shared/fixtures/models, README there).
@@ -22,16 +24,22 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class FixtureParityTest {
     static final int[] LENGTHS = {1, 7, 33, 64};
+    static final String[] ARCHS = {"llama", "llama3", "mistral", "qwen2", "qwen3", "gemma", "phi3", "phi"};
 
-    static Backend backend() {
-        return new ReferenceBackend();
+    static Stream<Arguments> cases() {
+        return Stream.of("reference", "vector").flatMap(b -> Stream.of(ARCHS).map(a -> Arguments.of(a, b)));
+    }
+
+    /** Every CPU backend is held to the same tolerances against HF. */
+    static Backend backend(String name) {
+        return Backends.create(name, 2);
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"llama", "llama3", "mistral", "qwen2", "qwen3", "gemma", "phi3", "phi"})
-    void logitsMatchTransformers(String arch) {
+    @MethodSource("cases")
+    void logitsMatchTransformers(String arch, String backendName) {
         Path dir = Fixtures.model(arch);
-        try (Backend be = backend(); Model m = Model.load(dir, be); Checkpoint ref = Checkpoint.open(dir.resolve("reference.safetensors"))) {
+        try (Backend be = backend(backendName); Model m = Model.load(dir, be); Checkpoint ref = Checkpoint.open(dir.resolve("reference.safetensors"))) {
             for (int len : LENGTHS) {
                 int[] ids = ids(ref.tensor("input_ids." + len));
                 float[] got = new Forward(m).run(List.of(m.newCache(len)), List.of(ids), true)[0];
@@ -56,10 +64,10 @@ class FixtureParityTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"llama", "llama3", "mistral", "qwen2", "qwen3", "gemma", "phi3", "phi"})
-    void greedyMatchesTransformers(String arch) {
+    @MethodSource("cases")
+    void greedyMatchesTransformers(String arch, String backendName) {
         Path dir = Fixtures.model(arch);
-        try (Backend be = backend(); Model m = Model.load(dir, be); Checkpoint ref = Checkpoint.open(dir.resolve("reference.safetensors"))) {
+        try (Backend be = backend(backendName); Model m = Model.load(dir, be); Checkpoint ref = Checkpoint.open(dir.resolve("reference.safetensors"))) {
             int[] prompt = ids(ref.tensor("greedy.prompt"));
             int[] want = ids(ref.tensor("greedy.output"));
             int[] got = Generator.greedy(m, prompt, want.length - prompt.length, -1);
@@ -68,10 +76,10 @@ class FixtureParityTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"llama", "llama3", "mistral", "qwen2", "qwen3", "gemma", "phi3", "phi"})
-    void hiddenStatesMatchTransformers(String arch) {
+    @MethodSource("cases")
+    void hiddenStatesMatchTransformers(String arch, String backendName) {
         Path dir = Fixtures.model(arch);
-        try (Backend be = backend(); Model m = Model.load(dir, be); Checkpoint ref = Checkpoint.open(dir.resolve("reference.safetensors"))) {
+        try (Backend be = backend(backendName); Model m = Model.load(dir, be); Checkpoint ref = Checkpoint.open(dir.resolve("reference.safetensors"))) {
             int layers = m.config().numLayers();
             List<float[]> hidden = new ArrayList<>();
             for (int i = 0; i <= layers + 1; i++) {
