@@ -10,6 +10,9 @@ import dev.revenant.model.Family;
 import dev.revenant.model.Presets;
 import dev.revenant.model.Synthesizer;
 import dev.revenant.tensor.DType;
+import dev.revenant.tokenizer.ByteTokenizerWriter;
+import dev.revenant.tokenizer.HfTokenizer;
+import dev.revenant.tokenizer.Tokenizer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -38,8 +41,14 @@ final class DemoCommand implements Callable<Integer> {
         System.out.println("Running the engine end to end on a tiny synthesized Llama-architecture model instead.");
         Path dir = out != null ? out : Files.createTempDirectory("revenant-demo");
         Synthesizer.Result r = Synthesizer.synthesize(Presets.get("tiny"), Family.LLAMA, DType.BF16, 7, dir);
-        System.out.println("1. " + r.summary());
-        int[] prompt = {1, 17, 42, 301, 99, 7, 250, 8};
+        ByteTokenizerWriter.write(dir);
+        System.out.println("1. " + r.summary() + " + byte-level tokenizer");
+        String text = "The forgotten knowledge";
+        int[] prompt;
+        try (Tokenizer tok = HfTokenizer.load(dir)) {
+            prompt = tok.encode(text, true);
+        }
+        System.out.println("   prompt '" + text + "' -> " + Ids.format(prompt));
         int nt = threads != null ? threads : dev.revenant.Settings.defaultThreads();
         try (Backend ref = new ReferenceBackend(); Backend vec = Backends.create("vector", nt);
              Model mr = Model.load(dir, ref); Model mv = Model.load(dir, vec)) {

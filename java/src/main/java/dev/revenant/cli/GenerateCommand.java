@@ -1,6 +1,10 @@
 package dev.revenant.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.revenant.engine.Generator;
+import dev.revenant.tokenizer.Tokenizer;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import dev.revenant.engine.Model;
 import dev.revenant.kernel.Backend;
 import java.nio.file.Path;
@@ -16,8 +20,8 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "model folder")
     Path model;
 
-    @Option(names = "--ids", required = true, description = "comma-separated prompt token ids")
-    String ids;
+    @Mixin
+    TextInput input = new TextInput();
 
     @Option(names = "--max-new-tokens", defaultValue = "32", description = "tokens to generate (default: ${DEFAULT-VALUE})")
     int maxNew;
@@ -32,17 +36,26 @@ final class GenerateCommand implements Callable<Integer> {
     BackendOptions backend = new BackendOptions();
 
     @Override
-    public Integer call() {
+    public Integer call() throws Exception {
         if (maxNew < 0) {
             throw new IllegalArgumentException("--max-new-tokens: expected ≥ 0, found " + maxNew);
         }
-        int[] prompt = Ids.parse(ids);
-        try (Backend be = backend.create(); Model m = Model.load(model, be)) {
+        try (Tokenizer tok = input.tokenizer(model); Backend be = backend.create(); Model m = Model.load(model, be)) {
+            int[] prompt = input.tokens(tok);
             int[] out = Generator.greedy(m, prompt, maxNew, stopAtEos ? m.config().eosTokenId() : -1);
             int[] gen = Arrays.copyOfRange(out, prompt.length, out.length);
+            String text = tok == null ? null : tok.decode(gen, true, tok.cleanUpDefault());
             if (json) {
-                System.out.printf("{\"prompt\": [%s], \"generated\": [%s], \"output\": [%s]}%n",
-                        Ids.format(prompt), Ids.format(gen), Ids.format(out));
+                Map<String, Object> j = new LinkedHashMap<>();
+                j.put("prompt", prompt);
+                j.put("generated", gen);
+                j.put("output", out);
+                if (text != null) {
+                    j.put("text", text);
+                }
+                System.out.println(new ObjectMapper().writeValueAsString(j));
+            } else if (text != null) {
+                System.out.println(text);
             } else {
                 System.out.println(Ids.format(gen));
             }

@@ -1,6 +1,8 @@
 package dev.revenant.cli;
 
 import dev.revenant.engine.Forward;
+import dev.revenant.engine.Generator;
+import dev.revenant.tokenizer.Tokenizer;
 import dev.revenant.engine.Model;
 import dev.revenant.kernel.Backend;
 import dev.revenant.safetensors.SafetensorsWriter;
@@ -20,8 +22,8 @@ final class LogitsCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "model folder")
     Path model;
 
-    @Option(names = "--ids", required = true, description = "comma-separated input token ids")
-    String ids;
+    @Mixin
+    TextInput input = new TextInput();
 
     @Option(names = "--out", required = true, description = "output .safetensors file")
     Path out;
@@ -31,13 +33,17 @@ final class LogitsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        int[] tokens = Ids.parse(ids);
-        try (Backend be = backend.create(); Model m = Model.load(model, be)) {
+        try (Tokenizer tok = input.tokenizer(model); Backend be = backend.create(); Model m = Model.load(model, be)) {
+            int[] tokens = input.tokens(tok);
             float[] logits = new Forward(m).run(List.of(m.newCache(tokens.length)), List.of(tokens), true)[0];
             Tensor t = Tensor.ofFloats("logits", logits, tokens.length, m.config().vocabSize());
             SafetensorsWriter.write(out, List.of(t), Map.of("format", "pt", "revenant.ids", Ids.format(tokens),
                     "revenant.backend", be.name()));
             System.out.printf("wrote logits [%d, %d] to %s%n", tokens.length, m.config().vocabSize(), out);
+            int vocab = m.config().vocabSize();
+            int next = Generator.argmax(java.util.Arrays.copyOfRange(logits, (tokens.length - 1) * vocab, tokens.length * vocab));
+            System.out.printf("most likely next token: %d%s%n", next,
+                    tok == null ? "" : " '" + tok.decode(new int[] {next}, false, false) + "'");
         }
         return 0;
     }

@@ -4,6 +4,7 @@ import dev.revenant.model.Family;
 import dev.revenant.model.Presets;
 import dev.revenant.model.Synthesizer;
 import dev.revenant.tensor.DType;
+import dev.revenant.tokenizer.ByteTokenizerWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -43,6 +44,9 @@ public final class SynthCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", required = true, description = "output folder (created)")
     Path out;
 
+    @Option(names = "--no-tokenizer", description = "do not write the byte-level tokenizer.json (written by default when vocab ≥ 259)")
+    boolean noTokenizer;
+
     @Override
     public Integer call() {
         Presets.Preset p;
@@ -57,6 +61,10 @@ public final class SynthCommand implements Callable<Integer> {
         }
         Synthesizer.Result r = Synthesizer.synthesize(p, family, type, seed, out);
         spec.commandLine().getOut().println(r.summary());
+        if (!noTokenizer && r.config().vocabSize() >= ByteTokenizerWriter.VOCAB) {
+            ByteTokenizerWriter.write(out);
+            spec.commandLine().getOut().println("synth: wrote a byte-level tokenizer (ids 3..258 = bytes; <pad> 0, <s> 1, </s> 2)");
+        }
         spec.commandLine().getOut().flush();
         return 0;
     }

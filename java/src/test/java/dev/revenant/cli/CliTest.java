@@ -114,4 +114,21 @@ class CliTest {
         assertNotEquals(0, badBackend.code());
         assertTrue(badBackend.err().contains("tpu") && badBackend.err().contains("vector"), badBackend.err());
     }
+
+    @Test
+    void promptTextGoesThroughTheModelsTokenizer(@TempDir Path tmp) throws Exception {
+        Path model = tmp.resolve("tiny");
+        Run synth = run("synth", "--preset", "tiny", "--dtype", "f32", "--seed", "3", "--out", model.toString());
+        assertEquals(0, synth.code(), synth.err());
+        Run gen = run("generate", "--model", model.toString(), "--prompt", "Hi!", "--max-new-tokens", "6", "--json");
+        assertEquals(0, gen.code(), gen.err());
+        JsonNode j = new ObjectMapper().readTree(gen.out());
+        // byte tokenizer: BOS 1, then 3 + byte
+        assertEquals("[1,75,108,36]", j.get("prompt").toString());
+        assertEquals(6, j.get("generated").size());
+        assertTrue(j.has("text"), gen.out());
+        Run both = run("generate", "--model", model.toString(), "--prompt", "Hi", "--ids", "1,2");
+        assertNotEquals(0, both.code());
+        assertTrue(both.err().contains("exactly one of --ids and --prompt"), both.err());
+    }
 }
