@@ -79,12 +79,12 @@ final class EvalCommand implements Callable<Integer> {
             EvalOptions opt = new EvalOptions(new LinkedHashSet<>(Arrays.asList(metrics)), c, preset, seed, limit, batch, 128, 32);
             int total = MuseEvaluator.itemCount(museData, opt);
             String rowName = name != null ? name : model.toAbsolutePath().normalize().getFileName().toString();
+            EvalRun.Summary s;
             try (Model m = Model.load(model, be); ProgressBar bar = bar("eval " + rowName, total)) {
-                EvalRun.Summary s = EvalRun.run(rowName, m, tok, museData, opt, out, bar::stepBy);
-                bar.close();
-                System.out.println(EvalRun.describe(s));
-                System.out.println("wrote " + out.resolve("results.csv"));
+                s = EvalRun.run(rowName, m, tok, museData, opt, out, bar::stepBy);
             }
+            System.out.println(EvalRun.describe(s));
+            System.out.println("wrote " + out.resolve("results.csv"));
         }
         return 0;
     }
