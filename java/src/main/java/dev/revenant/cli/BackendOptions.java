@@ -3,6 +3,7 @@ package dev.revenant.cli;
 import dev.revenant.Settings;
 import dev.revenant.kernel.Backend;
 import dev.revenant.kernel.Backends;
+import dev.revenant.quant.Precision;
 import picocli.CommandLine.Option;
 
 /** {@code --backend} and {@code --threads}, shared by the commands that run a model. */
@@ -12,6 +13,15 @@ final class BackendOptions {
 
     @Option(names = "--threads", description = "worker threads (default: the core count, or REVENANT_THREADS)")
     Integer threads;
+
+    @Option(names = "--precision", description = "weights of the decoder Linear layers: fp32 | bf16 | fp16 "
+            + "(default: as stored; quantized precisions come with the quantization kernels)")
+    String precision;
+
+    /** The parsed precision, or null for "as stored". */
+    Precision precision() {
+        return precision == null ? null : Precision.parse(precision).requireAvailable();
+    }
 
     int threadCount() {
         return threads != null ? threads : Settings.defaultThreads();

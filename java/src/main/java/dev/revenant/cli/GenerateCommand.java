@@ -40,7 +40,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (maxNew < 0) {
             throw new IllegalArgumentException("--max-new-tokens: expected ≥ 0, found " + maxNew);
         }
-        try (Tokenizer tok = input.tokenizer(model); Backend be = backend.create(); Model m = Model.load(model, be)) {
+        try (Tokenizer tok = input.tokenizer(model); Backend be = backend.create(); Model m = Model.load(model, be, backend.precision())) {
             int[] prompt = input.tokens(tok);
             int[] out = Generator.greedy(m, prompt, maxNew, stopAtEos ? m.config().eosTokenId() : -1);
             int[] gen = Arrays.copyOfRange(out, prompt.length, out.length);

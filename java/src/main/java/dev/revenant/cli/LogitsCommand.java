@@ -33,7 +33,7 @@ final class LogitsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        try (Tokenizer tok = input.tokenizer(model); Backend be = backend.create(); Model m = Model.load(model, be)) {
+        try (Tokenizer tok = input.tokenizer(model); Backend be = backend.create(); Model m = Model.load(model, be, backend.precision())) {
             int[] tokens = input.tokens(tok);
             float[] logits = new Forward(m).run(List.of(m.newCache(tokens.length)), List.of(tokens), true)[0];
             Tensor t = Tensor.ofFloats("logits", logits, tokens.length, m.config().vocabSize());

@@ -4,6 +4,10 @@ import dev.revenant.kernel.Backend;
 import dev.revenant.model.ConfigLoader;
 import dev.revenant.model.ModelConfig;
 import dev.revenant.model.Weights;
+import dev.revenant.quant.Cast;
+import dev.revenant.quant.Precision;
+import dev.revenant.tensor.DType;
+import java.lang.foreign.Arena;
 import dev.revenant.safetensors.Checkpoint;
 import java.nio.file.Path;
 
@@ -19,7 +23,13 @@ public final class Model implements AutoCloseable {
     private final Backend backend;
     private final Rope rope;
 
-    private Model(Path dir, ModelConfig config, Checkpoint checkpoint, Weights weights, Backend backend) {
+    private final Arena arena;
+    private final Precision precision;
+
+    private Model(Path dir, ModelConfig config, Checkpoint checkpoint, Weights weights, Backend backend, Arena arena,
+                  Precision precision) {
+        this.arena = arena;
+        this.precision = precision;
         this.dir = dir;
         this.config = config;
         this.checkpoint = checkpoint;
@@ -30,14 +40,34 @@ public final class Model implements AutoCloseable {
 
     /** Loads {@code dir} (config.json + safetensors, single or sharded); the model owns the checkpoint mapping. */
     public static Model load(Path dir, Backend backend) {
+        return load(dir, backend, null);
+    }
+
+    /**
+     * Loads {@code dir} at {@code precision} (null = weights as stored): the decoder Linear layers are
+     * converted once at load into memory the model owns; everything else is used in place.
+     */
+    public static Model load(Path dir, Backend backend, Precision precision) {
         ModelConfig config = ConfigLoader.load(dir);
         Checkpoint ckpt = Checkpoint.open(dir);
+        Arena arena = Arena.ofShared();
         try {
-            return new Model(dir, config, ckpt, Weights.bind(config, ckpt), backend);
+            Weights w = Weights.bind(config, ckpt);
+            if (precision != null) {
+                DType t = precision.requireAvailable().floatType();
+                w = w.mapLinear(x -> Cast.to(x, t, arena));
+            }
+            return new Model(dir, config, ckpt, w, backend, arena, precision);
         } catch (RuntimeException e) {
+            arena.close();
             ckpt.close();
             throw e;
         }
+    }
+
+    /** The precision the model was loaded at (null = as stored). */
+    public Precision precision() {
+        return precision;
     }
 
     public Path dir() {
@@ -71,6 +101,7 @@ public final class Model implements AutoCloseable {
 
     @Override
     public void close() {
+        arena.close();
         checkpoint.close();
     }
 }

@@ -77,6 +77,22 @@ public record Weights(Tensor embed, List<LayerWeights> layers, Tensor finalNorm,
         };
     }
 
+    /**
+     * These weights with the Linear layers inside the decoder blocks (q, k, v, o, gate, up, down) passed
+     * through {@code f}; embeddings, norms, biases and lm_head stay as loaded (what bitsandbytes and a
+     * transformers {@code torch_dtype} cast of the decoder Linear layers change, muse-spec §2.1).
+     */
+    public Weights mapLinear(java.util.function.UnaryOperator<Tensor> f) {
+        List<LayerWeights> out = new ArrayList<>();
+        for (LayerWeights l : layers) {
+            out.add(new LayerWeights(l.attnNorm(), l.attnNormBias(), f.apply(l.wq()), f.apply(l.wk()), f.apply(l.wv()),
+                    l.bq(), l.bk(), l.bv(), f.apply(l.wo()), l.bo(), l.qNorm(), l.kNorm(), l.mlpNorm(),
+                    l.wGate() == null ? null : f.apply(l.wGate()), f.apply(l.wUp()), f.apply(l.wDown()),
+                    l.bGate(), l.bUp(), l.bDown()));
+        }
+        return new Weights(embed, List.copyOf(out), finalNorm, finalNormBias, lmHead, lmHeadBias);
+    }
+
     /** Rows [from, to) of a row-major matrix, as a zero-copy view. */
     static Tensor rows(Tensor m, long from, long to) {
         long cols = m.shape()[1];
