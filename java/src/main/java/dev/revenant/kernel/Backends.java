@@ -1,0 +1,46 @@
+package dev.revenant.kernel;
+
+import java.util.List;
+
+/** Creates backends by the names users type, and describes the chosen one in one log line. */
+public final class Backends {
+    private Backends() {
+    }
+
+    /** The names {@link #create} accepts. */
+    public static final List<String> NAMES = List.of("reference", "vector");
+
+    /**
+     * The backend called {@code name} with {@code threads} workers ("reference" is single-threaded
+     * whatever {@code threads} says).
+     *
+     * @throws IllegalArgumentException for an unknown name (listing the valid ones) or threads < 1
+     */
+    public static Backend create(String name, int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("backend threads must be ≥ 1, found " + threads);
+        }
+        return switch (name == null ? "" : name) {
+            case "reference" -> new ReferenceBackend();
+            case "vector" -> new VectorBackend(threads);
+            default -> throw new IllegalArgumentException("unknown backend '" + name + "', expected one of "
+                    + String.join(", ", NAMES));
+        };
+    }
+
+    /** The fastest backend available on this machine. */
+    public static Backend auto(int threads) {
+        return create("vector", threads);
+    }
+
+    /** One line for the log, e.g. {@code backend: vector (Java Vector API, 512-bit FloatVector, 2 threads)}. */
+    public static String describe(Backend b) {
+        String t = b.threads() + (b.threads() == 1 ? " thread" : " threads");
+        return switch (b) {
+            case VectorBackend v -> "backend: vector (Java Vector API, " + VectorBackend.vectorBits() + "-bit FloatVector, "
+                    + t + ")";
+            case ReferenceBackend r -> "backend: reference (scalar loops, " + t + ")";
+            default -> "backend: " + b.name() + " (" + t + ")";
+        };
+    }
+}
