@@ -60,11 +60,12 @@ public final class SynthCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
         }
         Synthesizer.Result r = Synthesizer.synthesize(p, family, type, seed, out);
-        spec.commandLine().getOut().println(r.summary());
+        String tokenizerNote = "";
         if (!noTokenizer && r.config().vocabSize() >= ByteTokenizerWriter.VOCAB) {
             ByteTokenizerWriter.write(out);
-            spec.commandLine().getOut().println("synth: wrote a byte-level tokenizer (ids 3..258 = bytes; <pad> 0, <s> 1, </s> 2)");
+            tokenizerNote = " + byte-level tokenizer.json";
         }
+        spec.commandLine().getOut().println(r.summary() + tokenizerNote);
         spec.commandLine().getOut().flush();
         return 0;
     }
