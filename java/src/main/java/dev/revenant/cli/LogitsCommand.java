@@ -42,8 +42,8 @@ final class LogitsCommand implements Callable<Integer> {
             System.out.printf("wrote logits [%d, %d] to %s%n", tokens.length, m.config().vocabSize(), out);
             int vocab = m.config().vocabSize();
             int next = Generator.argmax(java.util.Arrays.copyOfRange(logits, (tokens.length - 1) * vocab, tokens.length * vocab));
-            System.out.printf("most likely next token: %d%s%n", next,
-                    tok == null ? "" : " '" + tok.decode(new int[] {next}, false, false) + "'");
+            String piece = tok == null ? "" : tok.decode(new int[] {next}, false, false);
+            System.out.printf("most likely next token: %d%s%n", next, piece.isEmpty() ? "" : " '" + piece + "'");
         }
         return 0;
     }

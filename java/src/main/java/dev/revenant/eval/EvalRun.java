@@ -79,7 +79,12 @@ public final class EvalRun {
     private static double write(Path dir, MuseEvaluator.RougeRun run, EvalOptions opt) throws IOException {
         Files.createDirectories(dir);
         atomicWrite(dir.resolve("log.json"), JSON.writeValueAsString(run.log()));
-        atomicWrite(dir.resolve("agg.json"), JSON.writeValueAsString(RougeLog.agg(run.scores(), opt.seed())));
+        // MUSE's agg.json keys and scale (fractions), plus each mean ×100 as the paper reports it
+        Map<String, Double> agg = new LinkedHashMap<>(RougeLog.agg(run.scores(), opt.seed()));
+        for (String name : RougeScores.NAMES) {
+            agg.put("mean_" + name + "_x100", agg.get("mean_" + name) * 100);
+        }
+        atomicWrite(dir.resolve("agg.json"), JSON.writeValueAsString(agg));
         return run.meanRougeL();
     }
 

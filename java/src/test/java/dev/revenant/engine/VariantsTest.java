@@ -17,7 +17,13 @@ class VariantsTest {
 
     @Test
     void bf16WeightsMatchTheBf16Reference() {
-        try (Backend be = new ReferenceBackend(); Model m = Model.load(Fixtures.model("llama-bf16"), be);
+        for (String name : new String[] {"reference", "vector"}) {
+            bf16On(dev.revenant.kernel.Backends.create(name, 2));
+        }
+    }
+
+    static void bf16On(Backend backend) {
+        try (Backend be = backend; Model m = Model.load(Fixtures.model("llama-bf16"), be);
              Checkpoint ref = Checkpoint.open(Fixtures.model("llama").resolve("reference.safetensors"))) {
             for (int len : FixtureParityTest.LENGTHS) {
                 int[] ids = FixtureParityTest.ids(ref.tensor("input_ids." + len));

@@ -85,6 +85,8 @@ class EvalEndToEndTest {
             sum += s.rougeL();
         }
         assertEquals(sum / 6 * 100, a.knowmemF(), 1e-9);
+        JsonNode agg = json.readTree(tmp.resolve("b1/knowmem_f/agg.json").toFile());
+        assertEquals(agg.get("mean_rougeL").asDouble() * 100, agg.get("mean_rougeL_x100").asDouble(), 0);
         String csv = Files.readString(tmp.resolve("b1/results.csv"));
         assertTrue(csv.startsWith("name,verbmem_f,privleak,knowmem_f,knowmem_r\ntiny,"), csv);
     }
@@ -99,5 +101,24 @@ class EvalEndToEndTest {
         String p1 = Files.readString(tmp.resolve("p1/verbmem_f/log.json"));
         assertEquals(p1, Files.readString(tmp.resolve("p3/verbmem_f/log.json")));
         assertTrue(!p1.equals(Files.readString(tmp.resolve("g1/verbmem_f/log.json"))), "sampling differs from greedy");
+    }
+
+    @Test
+    void cliWithACustomCorpusAndTheSameModelAsRetrainGivesZeroPrivLeak() throws IOException {
+        Path out = tmp.resolve("cli");
+        java.io.PrintStream old = System.out;
+        java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+        int code;
+        try {
+            System.setOut(new java.io.PrintStream(buf, true, java.nio.charset.StandardCharsets.UTF_8));
+            code = dev.revenant.cli.Main.run("eval", "--model", model.toString(), "--data", data.root().toString(),
+                    "--corpus", "custom", "--retrain-model", model.toString(), "--metrics", "privleak", "--batch", "4",
+                    "--out", out.toString());
+        } finally {
+            System.setOut(old);
+        }
+        assertEquals(0, code, buf.toString());
+        String csv = Files.readString(out.resolve("results.csv"));
+        assertEquals("name,verbmem_f,privleak,knowmem_f,knowmem_r\ntiny,,0.0,,\n", csv);
     }
 }
