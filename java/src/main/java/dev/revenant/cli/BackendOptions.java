@@ -14,8 +14,8 @@ final class BackendOptions {
     @Option(names = "--threads", description = "worker threads (default: the core count, or REVENANT_THREADS)")
     Integer threads;
 
-    @Option(names = "--precision", description = "weights of the decoder Linear layers: fp32 | bf16 | fp16 "
-            + "(default: as stored; quantized precisions come with the quantization kernels)")
+    @Option(names = "--precision", description = "the decoder Linear layers at: fp32 | bf16 | fp16 | int8 | fp4 | nf4 | "
+            + "q8_0 | q4_0 | rtn-wB[-gG][-sym] (default: as stored)")
     String precision;
 
     /** The parsed precision, or null for "as stored". */

@@ -4,7 +4,12 @@ import dev.revenant.kernel.Backend;
 import dev.revenant.model.ConfigLoader;
 import dev.revenant.model.ModelConfig;
 import dev.revenant.model.Weights;
+import dev.revenant.kernel.Int8Backend;
 import dev.revenant.quant.Cast;
+import dev.revenant.quant.Int8Packed;
+import dev.revenant.quant.QuantizedWeight;
+import dev.revenant.quant.Quantizers;
+import dev.revenant.tensor.Tensor;
 import dev.revenant.quant.Precision;
 import dev.revenant.tensor.DType;
 import java.lang.foreign.Arena;
@@ -53,11 +58,28 @@ public final class Model implements AutoCloseable {
         Arena arena = Arena.ofShared();
         try {
             Weights w = Weights.bind(config, ckpt);
-            if (precision != null) {
-                DType t = precision.requireAvailable().floatType();
+            Backend be = backend;
+            if (precision != null && precision.requireAvailable().kind() == Precision.Kind.FLOAT) {
+                DType t = precision.floatType();
                 w = w.mapLinear(x -> Cast.to(x, t, arena));
+            } else if (precision != null) {
+                // quantize each decoder Linear layer; the forward pass runs on its dequantized values
+                // (a float copy in model-owned memory) until the packed kernels land; int8 keeps its codes
+                // and LLM.int8's activation path through Int8Backend
+                Int8Backend int8 = new Int8Backend(backend);
+                w = w.mapLinear(x -> {
+                    QuantizedWeight q = Quantizers.quantize(precision, x);
+                    Tensor d = q.dequantize(arena);
+                    if (q instanceof Int8Packed i8) {
+                        int8.register(d, i8);
+                    }
+                    return d;
+                });
+                if (precision.name().equals("int8")) {
+                    be = int8;
+                }
             }
-            return new Model(dir, config, ckpt, w, backend, arena, precision);
+            return new Model(dir, config, ckpt, w, be, arena, precision);
         } catch (RuntimeException e) {
             arena.close();
             ckpt.close();

@@ -6,10 +6,10 @@ import java.util.Locale;
 import java.util.regex.Pattern;
 
 /**
- * The precision names users type (design.md, "Precision names"). This build runs the float casts
- * ({@code fp32 bf16 fp16}: the Linear layers inside the decoder blocks rounded to that type, as
- * transformers' {@code torch_dtype} does); the packed formats are recognised and refused with a
- * clear message until the quantization kernels land.
+ * The precision names users type (design.md, "Precision names"). Float casts ({@code fp32 bf16 fp16})
+ * round the Linear layers inside the decoder blocks to that type, as transformers' {@code torch_dtype}
+ * does; RTN, bitsandbytes and GGUF names quantize them ({@link Quantizers}); GPTQ/AWQ names are
+ * recognised and refused with a clear message until calibration lands.
  */
 public record Precision(String name, Kind kind) {
 
@@ -45,9 +45,9 @@ public record Precision(String name, Kind kind) {
         return m.matches() && (m.group(3) == null || Integer.parseInt(m.group(3)) > 0);
     }
 
-    /** True when this build can run the precision. */
+    /** True when this build can run the precision (GPTQ and AWQ need calibration, not built yet). */
     public boolean available() {
-        return kind == Kind.FLOAT;
+        return kind != Kind.GPTQ && kind != Kind.AWQ;
     }
 
     /** The weight type of a float precision. */
@@ -66,7 +66,8 @@ public record Precision(String name, Kind kind) {
     public Precision requireAvailable() {
         if (!available()) {
             throw new IllegalArgumentException("precision '" + name + "' is recognised but not implemented in this build yet "
-                    + "(it comes with the quantization kernels); available now: fp32, bf16, fp16");
+                    + "(GPTQ and AWQ need calibration, which comes with their issue); available now: fp32, bf16, fp16, "
+                    + "int8, fp4, nf4, q8_0, q4_0, rtn-wB[-gG][-sym]");
         }
         return this;
     }

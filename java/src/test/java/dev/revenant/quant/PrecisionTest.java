@@ -29,7 +29,7 @@ class PrecisionTest {
         assertTrue(e.getMessage().contains("'int3'") && e.getMessage().contains("nf4") && e.getMessage().contains("rtn-w4-g128"),
                 e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> Precision.parse("rtn-w9"));
-        IllegalArgumentException later = assertThrows(IllegalArgumentException.class, () -> Precision.parse("nf4").requireAvailable());
+        IllegalArgumentException later = assertThrows(IllegalArgumentException.class, () -> Precision.parse("gptq-w4-g128").requireAvailable());
         assertTrue(later.getMessage().contains("not implemented in this build"), later.getMessage());
     }
 
