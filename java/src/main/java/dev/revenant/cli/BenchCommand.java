@@ -20,7 +20,7 @@ import picocli.CommandLine.Option;
 
 /** {@code revenant bench}: measurements with their floor, on this machine, in one run. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks that report their roofline floor.",
-        subcommands = {BenchCommand.Decode.class, BenchEval.class})
+        subcommands = {BenchCommand.Decode.class, BenchEval.class, BenchMatmul.class})
 final class BenchCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;

@@ -1,0 +1,140 @@
+package dev.revenant.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.revenant.kernel.Backend;
+import dev.revenant.kernel.Bandwidth;
+import dev.revenant.kernel.FmaPeak;
+import dev.revenant.quant.Cast;
+import dev.revenant.quant.Precision;
+import dev.revenant.quant.QuantizedWeight;
+import dev.revenant.quant.Quantizers;
+import dev.revenant.tensor.DType;
+import dev.revenant.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code revenant bench matmul}: one weight matrix at one precision, against both floors measured in the
+ * same run: bytes the kernel reads over read bandwidth, and flops over the FMA peak. Weights are
+ * replicated over ≥ 1 GiB and each call uses the next copy, so they come from DRAM as in decode.
+ */
+@Command(name = "matmul", mixinStandardHelpOptions = true,
+        description = "GB/s and GFLOP/s of one matmul (weights OUTxIN at --precision, --batch rows), with this machine's "
+                + "read bandwidth and FMA peak measured in the same run and the ratios to them.")
+final class BenchMatmul implements Callable<Integer> {
+    @Option(names = "--shape", defaultValue = "4096x4096", description = "OUTxIN (default: ${DEFAULT-VALUE})")
+    String shape;
+
+    @Option(names = "--batch", defaultValue = "1", description = "activation rows M (default: ${DEFAULT-VALUE})")
+    int batch;
+
+    @Option(names = "--iters", defaultValue = "20", description = "timed calls (default: ${DEFAULT-VALUE})")
+    int iters;
+
+    @Option(names = "--json", description = "print one JSON object")
+    boolean json;
+
+    @Mixin
+    BackendOptions backend = new BackendOptions();
+
+    @Override
+    public Integer call() throws Exception {
+        String[] d = shape.toLowerCase().split("x");
+        if (d.length != 2) {
+            throw new IllegalArgumentException("--shape: expected OUTxIN, e.g. 4096x11008, found '" + shape + "'");
+        }
+        int out = Integer.parseInt(d[0].trim());
+        int in = Integer.parseInt(d[1].trim());
+        Precision p = backend.precision() == null ? Precision.parse("bf16") : backend.precision();
+        try (Arena arena = Arena.ofShared(); Backend be = backend.create()) {
+            Tensor src = random(out, in, arena);
+            Tensor w;
+            String kernel;
+            long packed;
+            if (p.kind() == Precision.Kind.FLOAT) {
+                w = Cast.to(src, p.floatType(), arena);
+                kernel = "matmul" + p.floatType().name().charAt(0) + p.floatType().name().substring(1).toLowerCase();
+                packed = w.data().byteSize();
+            } else {
+                QuantizedWeight q = Quantizers.quantize(p, src);
+                w = q.dequantize(arena);
+                kernel = "dequantized F32 (packed kernels pending)";
+                packed = q.packedBytes();
+            }
+            long wBytes = w.data().byteSize();
+            int copies = (int) Math.max(1, Math.min(64, (1L << 30) / wBytes));
+            Tensor[] reps = new Tensor[copies];
+            for (int c = 0; c < copies; c++) {
+                MemorySegment m = arena.allocate(wBytes, 64);
+                m.copyFrom(w.data());
+                reps[c] = new Tensor(w.name(), w.dtype(), w.shape(), m);
+            }
+            float[] x = new float[batch * in];
+            SplittableRandom r = new SplittableRandom(1);
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) r.nextDouble(-1, 1);
+            }
+            float[] y = new float[batch * out];
+            for (int i = 0; i < Math.min(copies, 8); i++) {
+                be.matmul(reps[i], null, x, batch, y); // warm-up
+            }
+            long[] ns = new long[iters];
+            for (int i = 0; i < iters; i++) {
+                long t0 = System.nanoTime();
+                be.matmul(reps[i % copies], null, x, batch, y);
+                ns[i] = System.nanoTime() - t0;
+            }
+            Arrays.sort(ns);
+            double sec = ns[iters / 2] / 1e9;
+            double readBw = Bandwidth.readBytesPerSecond(1L << 30, be.threads(), 5);
+            double peak = FmaPeak.gflops(be.threads(), 3);
+            double gbps = wBytes / sec / 1e9;
+            double gflops = 2.0 * batch * out * (double) in / sec / 1e9;
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("precision", p.name());
+            o.put("kernel", kernel);
+            o.put("backend", be.name());
+            o.put("threads", be.threads());
+            o.put("shape", out + "x" + in);
+            o.put("batch", batch);
+            o.put("median_ms", sec * 1e3);
+            o.put("weight_bytes_read", wBytes);
+            o.put("packed_bytes", packed);
+            o.put("gbps", gbps);
+            o.put("gflops", gflops);
+            o.put("read_bw_gbps", readBw / 1e9);
+            o.put("fma_peak_gflops", peak);
+            o.put("ratio_bw", gbps / (readBw / 1e9));
+            o.put("ratio_fma", gflops / peak);
+            o.put("cpu", BenchCommand.cpuModel());
+            if (json) {
+                System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(o));
+            } else {
+                System.out.printf("matmul %s %dx%d batch %d (%s, %s, %d threads): median %.3f ms%n", p.name(), out, in, batch,
+                        kernel, be.name(), be.threads(), sec * 1e3);
+                System.out.printf("  %.2f GB/s of weights (%.2f of %.2f GB/s read bandwidth), %.1f GFLOP/s (%.2f of %.1f GFLOP/s FMA peak)%n",
+                        gbps, gbps / (readBw / 1e9), readBw / 1e9, gflops, gflops / peak, peak);
+            }
+        }
+        return 0;
+    }
+
+    private static Tensor random(int out, int in, Arena arena) {
+        long n = (long) out * in;
+        MemorySegment m = arena.allocate(n * 4, 64);
+        SplittableRandom r = new SplittableRandom(7);
+        for (long i = 0; i < n; i++) {
+            m.setAtIndex(Tensor.F32_LE, i, (float) (r.nextDouble(-1, 1) * 0.02));
+        }
+        return new Tensor("bench.weight", DType.F32, new long[] {out, in}, m);
+    }
+}
