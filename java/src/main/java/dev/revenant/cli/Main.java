@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 /** The {@code revenant} command line. The only place that calls {@code System.exit}. */
 @Command(name = "revenant", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Does the knowledge an unlearned LLM forgot come back when it is quantized?",
-        subcommands = {InspectCommand.class, TokenizeCommand.class, EvalCommand.class, RougeCommand.class, AucCommand.class, LogitsCommand.class, GenerateCommand.class, SynthCommand.class,
+        subcommands = {InspectCommand.class, TokenizeCommand.class, QuantizeCommand.class, EvalCommand.class, RougeCommand.class, AucCommand.class, LogitsCommand.class, GenerateCommand.class, SynthCommand.class,
                 BenchCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 

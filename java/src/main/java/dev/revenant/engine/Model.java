@@ -5,7 +5,13 @@ import dev.revenant.model.ConfigLoader;
 import dev.revenant.model.ModelConfig;
 import dev.revenant.model.Weights;
 import dev.revenant.kernel.Int8Backend;
+import dev.revenant.model.Architecture;
 import dev.revenant.quant.Cast;
+import dev.revenant.quant.PackedIo;
+import dev.revenant.quant.QuantConfig;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
 import dev.revenant.quant.Int8Packed;
 import dev.revenant.quant.QuantizedWeight;
 import dev.revenant.quant.Quantizers;
@@ -54,37 +60,86 @@ public final class Model implements AutoCloseable {
      */
     public static Model load(Path dir, Backend backend, Precision precision) {
         ModelConfig config = ConfigLoader.load(dir);
+        Optional<Precision> packed = QuantConfig.read(dir);
+        if (packed.isPresent() && precision != null && !precision.equals(packed.get())) {
+            throw new IllegalArgumentException(dir + ": holds a packed " + packed.get().name() + " checkpoint; it cannot run at "
+                    + precision.name() + " (omit --precision, or quantize the float checkpoint)");
+        }
         Checkpoint ckpt = Checkpoint.open(dir);
         Arena arena = Arena.ofShared();
         try {
-            Weights w = Weights.bind(config, ckpt);
-            Backend be = backend;
-            if (precision != null && precision.requireAvailable().kind() == Precision.Kind.FLOAT) {
-                DType t = precision.floatType();
-                w = w.mapLinear(x -> Cast.to(x, t, arena));
-            } else if (precision != null) {
-                // quantize each decoder Linear layer; the forward pass runs on its dequantized values
-                // (a float copy in model-owned memory) until the packed kernels land; int8 keeps its codes
-                // and LLM.int8's activation path through Int8Backend
-                Int8Backend int8 = new Int8Backend(backend);
-                w = w.mapLinear(x -> {
-                    QuantizedWeight q = Quantizers.quantize(precision, x);
-                    Tensor d = q.dequantize(arena);
-                    if (q instanceof Int8Packed i8) {
-                        int8.register(d, i8);
-                    }
-                    return d;
-                });
-                if (precision.name().equals("int8")) {
-                    be = int8;
+            Int8Backend int8 = new Int8Backend(backend);
+            Weights w;
+            Precision effective = packed.orElse(precision);
+            if (packed.isPresent()) {
+                w = bindPacked(config, ckpt, packed.get(), arena, int8);
+            } else {
+                w = Weights.bind(config, ckpt);
+                if (precision != null && precision.requireAvailable().kind() == Precision.Kind.FLOAT) {
+                    DType t = precision.floatType();
+                    w = w.mapLinear(x -> Cast.to(x, t, arena));
+                } else if (precision != null) {
+                    // quantize each decoder Linear layer; the forward pass runs on its dequantized values
+                    // (a float copy in model-owned memory) until the packed kernels land; int8 keeps its
+                    // codes and LLM.int8's activation path through Int8Backend
+                    w = w.mapLinear(x -> {
+                        QuantizedWeight q = Quantizers.quantize(precision, x);
+                        Tensor d = q.dequantize(arena);
+                        if (q instanceof Int8Packed i8) {
+                            int8.register(d, i8);
+                        }
+                        return d;
+                    });
                 }
             }
-            return new Model(dir, config, ckpt, w, be, arena, precision);
+            Backend be = effective != null && effective.name().equals("int8") ? int8 : backend;
+            return new Model(dir, config, ckpt, w, be, arena, effective);
         } catch (RuntimeException e) {
             arena.close();
             ckpt.close();
             throw e;
         }
+    }
+
+    /** Binds a Revenant packed checkpoint: each decoder Linear weight rebuilt from its parts (PackedIo). */
+    private static Weights bindPacked(ModelConfig config, Checkpoint ckpt, Precision p, Arena arena, Int8Backend int8) {
+        Map<String, long[]> linear = new HashMap<>();
+        for (Architecture.TensorSpec spec : Architecture.tensors(config)) {
+            if (spec.role() == Architecture.Role.LINEAR) {
+                linear.put(spec.name(), spec.shape());
+            }
+        }
+        Map<String, Int8Packed> int8Full = new HashMap<>();
+        Weights w = Weights.bind(config, name -> {
+            long[] shape = linear.get(name);
+            if (shape == null) {
+                return ckpt.find(name);
+            }
+            String prefix = name.substring(0, name.length() - ".weight".length());
+            QuantizedWeight q = PackedIo.read(p, prefix, shape, ckpt::tensor);
+            if (q instanceof Int8Packed i8) {
+                int8Full.put(name, i8);
+            }
+            return Optional.of(q.dequantize(arena));
+        }, ckpt.path().toString());
+        if (int8Full.isEmpty()) {
+            return w;
+        }
+        // fused phi3 tensors are bound as row slices named "name[a:b]"; int8 codes slice by rows exactly
+        return w.mapLinear(t -> {
+            String n = t.name();
+            int bracket = n.lastIndexOf('[');
+            Int8Packed full = int8Full.get(bracket < 0 ? n : n.substring(0, bracket));
+            if (full != null) {
+                if (bracket < 0) {
+                    int8.register(t, full);
+                } else {
+                    String[] ab = n.substring(bracket + 1, n.length() - 1).split(":");
+                    int8.register(t, PackedIo.rows(full, Integer.parseInt(ab[0]), Integer.parseInt(ab[1])));
+                }
+            }
+            return t;
+        });
     }
 
     /** The precision the model was loaded at (null = as stored). */

@@ -18,13 +18,18 @@ public record Weights(Tensor embed, List<LayerWeights> layers, Tensor finalNorm,
 
     /** Binds the checkpoint's tensors; fails naming the first tensor that is missing or misshapen. */
     public static Weights bind(ModelConfig c, Checkpoint ckpt) {
+        return bind(c, ckpt::find, ckpt.path().toString());
+    }
+
+    /** Binds tensors found by {@code find} ({@code where} names their source in errors). */
+    public static Weights bind(ModelConfig c, java.util.function.Function<String, java.util.Optional<Tensor>> find, String where) {
         Map<String, Tensor> t = new HashMap<>();
         for (Architecture.TensorSpec spec : Architecture.tensors(c)) {
-            Tensor x = ckpt.find(spec.name()).orElseThrow(() -> new IllegalArgumentException(
-                    ckpt.path() + ": tensor '" + spec.name() + "' missing; expected " + Arrays.toString(spec.shape())
+            Tensor x = find.apply(spec.name()).orElseThrow(() -> new IllegalArgumentException(
+                    where + ": tensor '" + spec.name() + "' missing; expected " + Arrays.toString(spec.shape())
                             + " for model_type " + c.modelType()));
             if (!Arrays.equals(x.shape(), spec.shape()) || !isWeightDType(x.dtype())) {
-                throw new IllegalArgumentException(ckpt.path() + ": " + spec.name() + ": expected "
+                throw new IllegalArgumentException(where + ": " + spec.name() + ": expected "
                         + Arrays.toString(spec.shape()) + " F32|BF16|F16, found " + Arrays.toString(x.shape()) + " " + x.dtype());
             }
             t.put(spec.name(), x);

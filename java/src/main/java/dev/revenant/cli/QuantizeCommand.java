@@ -1,0 +1,115 @@
+package dev.revenant.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.revenant.model.Architecture;
+import dev.revenant.model.ConfigLoader;
+import dev.revenant.model.ModelConfig;
+import dev.revenant.quant.PackedIo;
+import dev.revenant.quant.Precision;
+import dev.revenant.quant.QuantConfig;
+import dev.revenant.quant.QuantizedWeight;
+import dev.revenant.quant.Quantizers;
+import dev.revenant.safetensors.Checkpoint;
+import dev.revenant.safetensors.SafetensorsWriter;
+import dev.revenant.tensor.Tensor;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code revenant quantize}: a packed checkpoint that every command loads (PackedIo layout). */
+@Command(name = "quantize", mixinStandardHelpOptions = true,
+        description = {"Quantize the Linear layers inside the decoder blocks of a float checkpoint and write Revenant's "
+                + "packed checkpoint (safetensors + config.json with quantization_config); embeddings, norms and lm_head "
+                + "are kept as stored, as bitsandbytes does through transformers. Precisions:",
+            "  fp32 bf16 fp16      float casts (use --precision on any command; nothing to pack)",
+            "  int8                bitsandbytes LLM.int8: per-row absmax int8 codes; activations per row, |x| >= 6.0 "
+                    + "columns through fp16 with the dequantized weights",
+            "  fp4 nf4             bitsandbytes 4-bit, blocks of 64 with an fp32 absmax (fp4 is the paper's 4-bit default)",
+            "  rtn-wB[-gG][-sym]   the GPTQ authors' min-max quantizer without a Hessian: B bits, groups of G input "
+                    + "columns (per row without -g), asymmetric unless -sym, round half to even (rtn-w8, rtn-w4-g128, "
+                    + "rtn-w4-g128-sym, rtn-w3-g64, rtn-w2-g64)",
+            "  q8_0 q4_0           GGUF blocks of 32 weights with an fp16 scale",
+            "  gptq-* awq-*        recognised; need calibration (not in this build)"})
+final class QuantizeCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, description = "float model folder")
+    Path model;
+
+    @Option(names = "--precision", required = true, description = "a packed precision (see above)")
+    String precision;
+
+    @Option(names = "--format", defaultValue = "revenant", description = "revenant (default); gguf, gptq and awq come later")
+    String format;
+
+    @Option(names = "--out", required = true, description = "output folder")
+    Path out;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!format.equals("revenant")) {
+            throw new IllegalArgumentException("--format " + format + ": not in this build yet; supported: revenant");
+        }
+        Precision p = Precision.parse(precision).requireAvailable();
+        if (p.kind() == Precision.Kind.FLOAT) {
+            throw new IllegalArgumentException("--precision " + p.name() + " is a float cast: pass it to any command as "
+                    + "--precision instead of writing a copy");
+        }
+        if (QuantConfig.read(model).isPresent()) {
+            throw new IllegalArgumentException(model + ": already a packed checkpoint; quantize the float checkpoint");
+        }
+        if (Files.exists(out.resolve("config.json")) && out.toAbsolutePath().normalize().equals(model.toAbsolutePath().normalize())) {
+            throw new IllegalArgumentException("--out must differ from --model");
+        }
+        ModelConfig c = ConfigLoader.load(model);
+        Set<String> linear = new HashSet<>();
+        for (Architecture.TensorSpec s : Architecture.tensors(c)) {
+            if (s.role() == Architecture.Role.LINEAR) {
+                linear.add(s.name());
+            }
+        }
+        long t0 = System.nanoTime();
+        long packedBytes = 0;
+        int quantized = 0;
+        Files.createDirectories(out);
+        try (Checkpoint ck = Checkpoint.open(model)) {
+            List<Tensor> tensors = new ArrayList<>();
+            for (String n : ck.names()) {
+                Tensor t = ck.tensor(n);
+                if (linear.contains(n)) {
+                    QuantizedWeight q = Quantizers.quantize(p, t);
+                    tensors.addAll(PackedIo.tensors(q, n.substring(0, n.length() - ".weight".length())));
+                    packedBytes += q.packedBytes();
+                    quantized++;
+                } else {
+                    tensors.add(t);
+                }
+            }
+            Map<String, String> meta = new LinkedHashMap<>();
+            meta.put("format", "pt");
+            meta.put("revenant.precision", p.name());
+            SafetensorsWriter.write(out.resolve("model.safetensors"), tensors, meta);
+        }
+        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        ObjectNode cfg = (ObjectNode) json.readTree(Files.readString(model.resolve("config.json")));
+        cfg.set("quantization_config", QuantConfig.json(p));
+        Files.writeString(out.resolve("config.json"), json.writeValueAsString(cfg));
+        for (String f : new String[] {"generation_config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"}) {
+            if (Files.exists(model.resolve(f))) {
+                Files.copy(model.resolve(f), out.resolve(f), StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+        System.out.printf("quantized %d Linear layers of %s to %s (%,d packed bytes) -> %s (%.1f s)%n", quantized, model,
+                p.name(), packedBytes, out, (System.nanoTime() - t0) / 1e9);
+        return 0;
+    }
+}
