@@ -36,7 +36,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
 public class MatmulBench {
 
-    @Param({"reference", "vector"})
+    @Param({"reference", "vector", "native"})
     public String backend;
 
     @Param({"f32", "bf16"})

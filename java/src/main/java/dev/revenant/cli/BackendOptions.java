@@ -8,7 +8,8 @@ import picocli.CommandLine.Option;
 
 /** {@code --backend} and {@code --threads}, shared by the commands that run a model. */
 final class BackendOptions {
-    @Option(names = "--backend", defaultValue = "vector", description = "reference | vector (default: ${DEFAULT-VALUE})")
+    @Option(names = "--backend", defaultValue = "auto", description = "reference | vector | native | auto (default: "
+            + "${DEFAULT-VALUE} = native when its library loaded, else vector)")
     String backend;
 
     @Option(names = "--threads", description = "worker threads (default: the core count, or REVENANT_THREADS)")

@@ -8,7 +8,7 @@ public final class Backends {
     }
 
     /** The names {@link #create} accepts. */
-    public static final List<String> NAMES = List.of("reference", "vector");
+    public static final List<String> NAMES = List.of("reference", "vector", "native", "auto");
 
     /**
      * The backend called {@code name} with {@code threads} workers ("reference" is single-threaded
@@ -23,6 +23,13 @@ public final class Backends {
         return switch (name == null ? "" : name) {
             case "reference" -> new ReferenceBackend();
             case "vector" -> new VectorBackend(threads);
+            case "native" -> {
+                if (!NativeLibrary.available()) {
+                    throw new IllegalArgumentException(NativeLibrary.unavailableReason() + "; use 'vector' or 'auto'");
+                }
+                yield new NativeCpuBackend(threads);
+            }
+            case "auto" -> NativeLibrary.available() ? new NativeCpuBackend(threads) : new VectorBackend(threads);
             default -> throw new IllegalArgumentException("unknown backend '" + name + "', expected one of "
                     + String.join(", ", NAMES));
         };
@@ -30,7 +37,7 @@ public final class Backends {
 
     /** The fastest backend available on this machine. */
     public static Backend auto(int threads) {
-        return create("vector", threads);
+        return create("auto", threads);
     }
 
     /** One line for the log, e.g. {@code backend: vector (Java Vector API, 512-bit FloatVector, 2 threads)}. */
@@ -39,6 +46,7 @@ public final class Backends {
         return switch (b) {
             case VectorBackend v -> "backend: vector (Java Vector API, " + VectorBackend.vectorBits() + "-bit FloatVector, "
                     + t + ")";
+            case NativeCpuBackend nb -> "backend: native (C, " + nb.kernel() + ", " + t + ")";
             case ReferenceBackend r -> "backend: reference (scalar loops, " + t + ")";
             default -> "backend: " + b.name() + " (" + t + ")";
         };

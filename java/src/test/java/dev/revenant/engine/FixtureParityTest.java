@@ -27,11 +27,13 @@ class FixtureParityTest {
     static final String[] ARCHS = {"llama", "llama3", "mistral", "qwen2", "qwen3", "gemma", "phi3", "phi"};
 
     static Stream<Arguments> cases() {
-        return Stream.of("reference", "vector").flatMap(b -> Stream.of(ARCHS).map(a -> Arguments.of(a, b)));
+        return Stream.of("reference", "vector", "native").flatMap(b -> Stream.of(ARCHS).map(a -> Arguments.of(a, b)));
     }
 
     /** Every CPU backend is held to the same tolerances against HF. */
     static Backend backend(String name) {
+        org.junit.jupiter.api.Assumptions.assumeTrue(!name.equals("native") || dev.revenant.kernel.NativeLibrary.available(),
+                () -> "native backend not built here: " + dev.revenant.kernel.NativeLibrary.unavailableReason());
         return Backends.create(name, 2);
     }
 

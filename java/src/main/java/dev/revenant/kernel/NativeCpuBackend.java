@@ -1,0 +1,190 @@
+package dev.revenant.kernel;
+
+import dev.revenant.tensor.DType;
+import dev.revenant.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The CPU backend on the C kernels of native/ ({@link NativeLibrary}), with {@code threads} workers
+ * ({@link VectorPool}: the caller plus {@code threads - 1} platform threads).
+ *
+ * <p>matmul with F32 or BF16 weights: the output columns (weight rows) are cut into contiguous
+ * chunks of about 256 KiB of weights, at least 4 per worker, that the workers claim in order (one
+ * worker: a single call over all columns); each chunk is one downcall {@code rv_matmul_<w>_f32(..., n0, n1, out)} that
+ * computes columns [n0, n1) of every row. Each output element is computed whole by one call in the
+ * order fixed by K (native/include/revenant_cpu.h), so neither the chunking, the thread count nor
+ * the batch changes a bit; the generic, AVX2 and AVX-512 kernels even agree with each other.
+ *
+ * <p>Delegated to an internal {@link VectorBackend} with the same thread count (its own pool;
+ * idle helpers of either pool spin about 100 µs, then park): matmul with F16 weights (no C kernel
+ * yet), weights whose address is not a multiple of the element size, and attention (no C kernel
+ * yet). Bias tensors that are not F32 are added in Java after the call (the same {@code s + b}).
+ *
+ * <p>Calls are serialized: one op runs at a time on a backend.
+ */
+public final class NativeCpuBackend implements Backend {
+
+    /** Below this many multiply-adds a matmul runs on the caller alone: waking workers costs more. */
+    private static final long PARALLEL_MACS = 1L << 15;
+    /**
+     * Weight bytes per chunk: long runs keep the prefetcher streaming (decode, 2 threads: 23 GB/s
+     * against 21 with 64 KiB chunks); still small enough for ≥ 4 chunks per worker at 2048².
+     */
+    private static final long CHUNK_BYTES = 256 << 10;
+
+    private final NativeLibrary lib;
+    private final int threads;
+    private final VectorPool pool;
+    private final VectorBackend delegate;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final MatmulJob job = new MatmulJob();
+
+    /** @throws IllegalStateException naming the reason when the library is unavailable */
+    public NativeCpuBackend(int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("native backend: threads must be ≥ 1, found " + threads);
+        }
+        this.lib = NativeLibrary.get();
+        this.threads = threads;
+        this.pool = new VectorPool(threads, "revenant-native");
+        this.delegate = new VectorBackend(threads);
+    }
+
+    @Override
+    public String name() {
+        return "native";
+    }
+
+    @Override
+    public int threads() {
+        return threads;
+    }
+
+    /** The instruction set of the C kernels in use: "avx512", "avx2" or "generic". */
+    public String kernel() {
+        return lib.kernel();
+    }
+
+    @Override
+    public void matmul(Tensor w, Tensor bias, float[] x, int rows, float[] out) {
+        WeightReader.checkMatmul(w, bias, x, rows, out);
+        long n = w.dim(0);
+        long k = w.dim(1);
+        if (n > Integer.MAX_VALUE || k > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(w.describe() + ": matmul dimensions must fit an int");
+        }
+        DType t = w.dtype();
+        if ((t != DType.F32 && t != DType.BF16) || w.data().address() % t.byteSize() != 0) {
+            delegate.matmul(w, bias, x, rows, out);
+            return;
+        }
+        if (rows <= 0 || n == 0) {
+            return;
+        }
+        long rowBytes = Math.max(1, k * t.byteSize());
+        long chunk = Math.clamp(CHUNK_BYTES / rowBytes, 1, 1024);
+        chunk = Math.min(chunk, Math.max(1, (n + 4L * threads - 1) / (4L * threads))); // ≥ 4 chunks per worker
+        chunk = chunk >= 4 ? chunk & ~3L : chunk; // whole groups of 4 columns for the AVX-512 decode tile
+        boolean cBias = bias != null && bias.dtype() == DType.F32 && bias.data().address() % 4 == 0;
+        lock.lock();
+        try {
+            job.set(w, cBias ? bias.data() : MemorySegment.NULL, cBias ? null : bias, x, rows, out, n, k, chunk);
+            try {
+                if (threads > 1 && (long) rows * n * k >= PARALLEL_MACS) {
+                    pool.run(job);
+                } else {
+                    job.columns(0, n); // one call: the hardware prefetcher keeps one stream going
+                }
+            } finally {
+                job.clear();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public void attention(float[] q, int qRow, int tokens, int start, float[] k, float[] v, int nHeads, int nKv,
+                          int headDim, int window, float scale, float[] out, int outRow, float[] scratch) {
+        delegate.attention(q, qRow, tokens, start, k, v, nHeads, nKv, headDim, window, scale, out, outRow, scratch);
+    }
+
+    @Override
+    public void close() {
+        lock.lock();
+        try {
+            pool.close();
+            delegate.close();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** One matmul call; item c computes columns [c·chunk, min(n, (c + 1)·chunk)) of every row. */
+    private final class MatmulJob implements VectorPool.Job {
+        private MemorySegment w;
+        private MemorySegment cBias;
+        private MemorySegment x;
+        private MemorySegment out;
+        private Tensor javaBias;
+        private float[] outArray;
+        private boolean bf16;
+        private int rows;
+        private long n;
+        private long k;
+        private long chunk;
+        private int chunks;
+
+        void set(Tensor weight, MemorySegment cBias, Tensor javaBias, float[] x, int rows, float[] out, long n, long k,
+                 long chunk) {
+            this.w = weight.data();
+            this.bf16 = weight.dtype() == DType.BF16;
+            this.cBias = cBias;
+            this.javaBias = javaBias;
+            this.x = MemorySegment.ofArray(x);
+            this.out = MemorySegment.ofArray(out);
+            this.outArray = out;
+            this.rows = rows;
+            this.n = n;
+            this.k = k;
+            this.chunk = chunk;
+            this.chunks = (int) ((n + chunk - 1) / chunk);
+        }
+
+        void clear() {
+            w = null;
+            cBias = null;
+            javaBias = null;
+            x = null;
+            out = null;
+            outArray = null;
+        }
+
+        @Override
+        public int items() {
+            return chunks;
+        }
+
+        @Override
+        public void run(int c, int worker) {
+            columns(c * chunk, Math.min(n, (c + 1) * chunk));
+        }
+
+        /** Columns [n0, n1) of every row. */
+        void columns(long n0, long n1) {
+            if (bf16) {
+                lib.matmulBf16(w, cBias, x, rows, k, n, n0, n1, out);
+            } else {
+                lib.matmulF32(w, cBias, x, rows, k, n, n0, n1, out);
+            }
+            if (javaBias != null) {
+                for (int r = 0; r < rows; r++) {
+                    for (long j = n0; j < n1; j++) {
+                        outArray[(int) (r * n + j)] += javaBias.getFloat(j);
+                    }
+                }
+            }
+        }
+    }
+}

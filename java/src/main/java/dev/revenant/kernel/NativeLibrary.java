@@ -1,0 +1,185 @@
+package dev.revenant.kernel;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+/**
+ * {@code librevenant_cpu.so} (native/, built by Maven when gcc exists) bound through the FFM API.
+ *
+ * <p>The library travels in the jar as the resource {@value #RESOURCE}; the first use extracts it
+ * to a temporary file (deleted at exit) and loads it into the global arena, once per JVM. The
+ * matmul downcalls are {@linkplain Linker.Option#critical(boolean) critical with heap access}: they
+ * take heap segments ({@code MemorySegment.ofArray(float[])}) without copies, and must stay short
+ * (one chunk of output columns per call) since the GC waits for them.
+ *
+ * <p>C functions return an int status (native/include/revenant_cpu.h); a non-zero one becomes an
+ * {@link IllegalStateException} naming the op.
+ */
+public final class NativeLibrary {
+
+    /** Where the build puts the library on the classpath. */
+    static final String RESOURCE = "native/linux-x86_64/librevenant_cpu.so";
+
+    /** The instruction sets the library has kernels for, in the suffixes of their C names. */
+    static final String[] ISAS = {"generic", "avx2", "avx512"};
+
+    /** Bits of {@code rv_cpu_features()}. */
+    static final int CPU_AVX2 = 1, CPU_FMA = 2, CPU_AVX512F = 4, CPU_AVX512BW = 8, CPU_AVX512VL = 16;
+
+    private static final FunctionDescriptor MATMUL = FunctionDescriptor.of(ValueLayout.JAVA_INT,
+            ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+            ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS);
+
+    private final MethodHandle matmulF32;
+    private final MethodHandle matmulBf16;
+    private final SymbolLookup lookup;
+    private final int features;
+    private final String kernel;
+
+    private NativeLibrary(SymbolLookup lookup) throws Throwable {
+        this.lookup = lookup;
+        Linker linker = Linker.nativeLinker();
+        MethodHandle f = linker.downcallHandle(symbol("rv_cpu_features"), FunctionDescriptor.of(ValueLayout.JAVA_INT));
+        MethodHandle k = linker.downcallHandle(symbol("rv_kernel_name"), FunctionDescriptor.of(ValueLayout.ADDRESS));
+        this.features = (int) f.invokeExact();
+        this.kernel = ((MemorySegment) k.invokeExact()).reinterpret(64).getString(0);
+        this.matmulF32 = matmulHandle("rv_matmul_f32_f32");
+        this.matmulBf16 = matmulHandle("rv_matmul_bf16_f32");
+    }
+
+    private MemorySegment symbol(String name) {
+        return lookup.find(name).orElseThrow(() -> new IllegalStateException(RESOURCE + ": no symbol " + name));
+    }
+
+    /** A matmul entry point by its C name, e.g. {@code rv_matmul_bf16_f32_avx2}. */
+    MethodHandle matmulHandle(String name) {
+        return Linker.nativeLinker().downcallHandle(symbol(name), MATMUL, Linker.Option.critical(true));
+    }
+
+    /** Loaded on first use; the failure, if any, kept as the reason. */
+    private static final class Holder {
+        static final NativeLibrary LIBRARY;
+        static final String REASON;
+
+        static {
+            NativeLibrary lib = null;
+            String reason = null;
+            try {
+                lib = new NativeLibrary(SymbolLookup.libraryLookup(extract(), Arena.global()));
+            } catch (Throwable t) {
+                reason = t.getMessage() == null ? t.toString() : t.getMessage();
+            }
+            LIBRARY = lib;
+            REASON = reason;
+        }
+
+        private static Path extract() throws IOException {
+            try (InputStream in = NativeLibrary.class.getClassLoader().getResourceAsStream(RESOURCE)) {
+                if (in == null) {
+                    throw new IOException("no " + RESOURCE + " on the classpath (built only on Linux x86-64"
+                            + " where gcc and make exist; this build had none)");
+                }
+                Path tmp = Files.createTempFile("librevenant_cpu", ".so");
+                tmp.toFile().deleteOnExit();
+                Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
+                return tmp;
+            }
+        }
+    }
+
+    /** Whether the library is on the classpath and loads on this machine. */
+    public static boolean available() {
+        return Holder.LIBRARY != null;
+    }
+
+    /** Why {@link #available()} is false (null when it is true). */
+    public static String unavailableReason() {
+        return Holder.REASON == null ? null : "native backend unavailable: " + Holder.REASON;
+    }
+
+    /** The loaded library; throws naming the reason when it is unavailable. */
+    static NativeLibrary get() {
+        if (Holder.LIBRARY == null) {
+            throw new IllegalStateException(unavailableReason());
+        }
+        return Holder.LIBRARY;
+    }
+
+    /** Instruction set the dispatching kernels use: "avx512", "avx2" or "generic". */
+    String kernel() {
+        return kernel;
+    }
+
+    /** {@code rv_cpu_features()}: a bitmask of the CPU_* constants. */
+    int features() {
+        return features;
+    }
+
+    /** Whether this CPU runs the kernels with suffix {@code isa}. */
+    boolean supports(String isa) {
+        int need = switch (isa) {
+            case "generic" -> 0;
+            case "avx2" -> CPU_AVX2 | CPU_FMA;
+            case "avx512" -> CPU_AVX512F | CPU_AVX512BW | CPU_AVX512VL | CPU_FMA;
+            default -> throw new IllegalArgumentException("unknown instruction set " + isa);
+        };
+        return (features & need) == need;
+    }
+
+    /** {@code rv_matmul_f32_f32}: see revenant_cpu.h; bias may be {@link MemorySegment#NULL}. */
+    void matmulF32(MemorySegment w, MemorySegment bias, MemorySegment x, long rows, long k, long n, long n0, long n1,
+                   MemorySegment out) {
+        int st;
+        try {
+            st = (int) matmulF32.invokeExact(w, bias, x, rows, k, n, n0, n1, out);
+        } catch (Throwable t) {
+            throw rethrow("rv_matmul_f32_f32", t);
+        }
+        check("rv_matmul_f32_f32", st, rows, k, n, n0, n1);
+    }
+
+    /** {@code rv_matmul_bf16_f32}: see revenant_cpu.h; bias may be {@link MemorySegment#NULL}. */
+    void matmulBf16(MemorySegment w, MemorySegment bias, MemorySegment x, long rows, long k, long n, long n0, long n1,
+                    MemorySegment out) {
+        int st;
+        try {
+            st = (int) matmulBf16.invokeExact(w, bias, x, rows, k, n, n0, n1, out);
+        } catch (Throwable t) {
+            throw rethrow("rv_matmul_bf16_f32", t);
+        }
+        check("rv_matmul_bf16_f32", st, rows, k, n, n0, n1);
+    }
+
+    /** Throws naming {@code op} when {@code status} is not 0. */
+    static void check(String op, int status, long rows, long k, long n, long n0, long n1) {
+        if (status != 0) {
+            String what = switch (status) {
+                case 1 -> "invalid argument";
+                case 2 -> "instruction set not supported by this CPU";
+                default -> "unknown error";
+            };
+            throw new IllegalStateException(op + " failed with status " + status + " (" + what + ") for rows=" + rows
+                    + " K=" + k + " N=" + n + " columns [" + n0 + ", " + n1 + ")");
+        }
+    }
+
+    private static RuntimeException rethrow(String op, Throwable t) {
+        if (t instanceof RuntimeException e) {
+            return e;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        return new IllegalStateException(op + ": downcall failed", t);
+    }
+}

@@ -1,0 +1,77 @@
+/*
+ * revenant_cpu.h: the one public header of librevenant_cpu.so (design.md, convention 4).
+ *
+ * Every function returns an int status: RV_OK (0) or a positive RV_E* code; Java
+ * (NativeLibrary) turns a non-zero status into an exception naming the op.
+ *
+ * Matmul contract (the Java Backend contract, convention 8):
+ *   out[r*n + j] = sum_k x[r*k + i] * w[j*k + i]  (+ bias[j])   for r in [0, rows), j in [n0, n1)
+ * w is [n, k] row-major (F32 or BF16, little-endian, no alignment required), x is [rows, k]
+ * fp32, out is [rows, n] fp32; bias is [n] fp32 or NULL. Only columns [n0, n1) are written, so
+ * callers split n across threads.
+ *
+ * Fixed reduction order, the same for every ISA, rows value and [n0, n1) split (so the
+ * generic, AVX2 and AVX-512 kernels give bit-identical results):
+ *   1. 64 partial sums p[0..63], p[j] = fma(x[i], w[i], p[j]) for i = 64m + j over the full
+ *      64-element blocks i < k64 = k - k % 64, in increasing m;
+ *   2. q[l] = (p[l] + p[l+16]) + (p[l+32] + p[l+48])            l < 16
+ *      h8[l] = q[l] + q[l+8], h4[l] = h8[l] + h8[l+4], h2[l] = h4[l] + h4[l+2], s = h2[0] + h2[1];
+ *   3. s = fma(x[i], w[i], s) for the tail i in [k64, k), in order;
+ *   4. out = s + bias[j] when bias is given.
+ * BF16 weights are widened exactly (shift left 16); x is never rounded to bf16 (so no
+ * vdpbf16ps: it rounds both operands to bf16).
+ */
+#ifndef REVENANT_CPU_H
+#define REVENANT_CPU_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RV_OK 0
+/** A null pointer, a negative size, or [n0, n1) not inside [0, n). */
+#define RV_EINVAL 1
+/** The kernel's instruction set is not supported by this CPU. */
+#define RV_EISA 2
+
+/* rv_cpu_features() bits */
+#define RV_CPU_AVX2 (1 << 0)
+#define RV_CPU_FMA (1 << 1)
+#define RV_CPU_AVX512F (1 << 2)
+#define RV_CPU_AVX512BW (1 << 3)
+#define RV_CPU_AVX512VL (1 << 4)
+#define RV_CPU_AVX512BF16 (1 << 5)
+
+/** Bitmask of RV_CPU_* features this CPU has (detected once, at load). */
+int rv_cpu_features(void);
+
+/** Name of the instruction set the dispatching entry points use: "avx512", "avx2" or "generic". */
+const char *rv_kernel_name(void);
+
+/* Dispatching entry points: pick the best kernel for this CPU. */
+int rv_matmul_f32_f32(const float *w, const float *bias, const float *x, int64_t rows, int64_t k, int64_t n,
+                      int64_t n0, int64_t n1, float *out);
+int rv_matmul_bf16_f32(const uint16_t *w, const float *bias, const float *x, int64_t rows, int64_t k, int64_t n,
+                       int64_t n0, int64_t n1, float *out);
+
+/* Per instruction set (tests and benchmarks call them directly; the avx2/avx512 ones return
+ * RV_EISA on a CPU without the features). */
+int rv_matmul_f32_f32_generic(const float *w, const float *bias, const float *x, int64_t rows, int64_t k,
+                              int64_t n, int64_t n0, int64_t n1, float *out);
+int rv_matmul_bf16_f32_generic(const uint16_t *w, const float *bias, const float *x, int64_t rows, int64_t k,
+                               int64_t n, int64_t n0, int64_t n1, float *out);
+int rv_matmul_f32_f32_avx2(const float *w, const float *bias, const float *x, int64_t rows, int64_t k,
+                           int64_t n, int64_t n0, int64_t n1, float *out);
+int rv_matmul_bf16_f32_avx2(const uint16_t *w, const float *bias, const float *x, int64_t rows, int64_t k,
+                            int64_t n, int64_t n0, int64_t n1, float *out);
+int rv_matmul_f32_f32_avx512(const float *w, const float *bias, const float *x, int64_t rows, int64_t k,
+                             int64_t n, int64_t n0, int64_t n1, float *out);
+int rv_matmul_bf16_f32_avx512(const uint16_t *w, const float *bias, const float *x, int64_t rows, int64_t k,
+                              int64_t n, int64_t n0, int64_t n1, float *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

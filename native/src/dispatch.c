@@ -1,0 +1,64 @@
+/*
+ * Runtime CPU-feature dispatch: detected once when the library loads (constructor), then the
+ * dispatching entry points call through a function pointer. Compiled with baseline x86-64 flags.
+ */
+#include "common.h"
+
+typedef int (*rv_mm_f32_fn)(const float *, const float *, const float *, int64_t, int64_t, int64_t, int64_t,
+                            int64_t, float *);
+typedef int (*rv_mm_bf16_fn)(const uint16_t *, const float *, const float *, int64_t, int64_t, int64_t, int64_t,
+                             int64_t, float *);
+
+static int features = -1;
+static const char *kernel = "generic";
+static rv_mm_f32_fn mm_f32 = rv_matmul_f32_f32_generic;
+static rv_mm_bf16_fn mm_bf16 = rv_matmul_bf16_f32_generic;
+
+static int detect(void) {
+    __builtin_cpu_init();
+    int f = 0;
+    if (__builtin_cpu_supports("avx2")) f |= RV_CPU_AVX2;
+    if (__builtin_cpu_supports("fma")) f |= RV_CPU_FMA;
+    if (__builtin_cpu_supports("avx512f")) f |= RV_CPU_AVX512F;
+    if (__builtin_cpu_supports("avx512bw")) f |= RV_CPU_AVX512BW;
+    if (__builtin_cpu_supports("avx512vl")) f |= RV_CPU_AVX512VL;
+#if __GNUC__ >= 10
+    if (__builtin_cpu_supports("avx512bf16")) f |= RV_CPU_AVX512BF16;
+#endif
+    return f;
+}
+
+__attribute__((constructor)) static void rv_init(void) {
+    int f = detect();
+    const int avx512 = RV_CPU_AVX512F | RV_CPU_AVX512BW | RV_CPU_AVX512VL | RV_CPU_FMA;
+    const int avx2 = RV_CPU_AVX2 | RV_CPU_FMA;
+    if ((f & avx512) == avx512) {
+        kernel = "avx512";
+        mm_f32 = rv_matmul_f32_f32_avx512;
+        mm_bf16 = rv_matmul_bf16_f32_avx512;
+    } else if ((f & avx2) == avx2) {
+        kernel = "avx2";
+        mm_f32 = rv_matmul_f32_f32_avx2;
+        mm_bf16 = rv_matmul_bf16_f32_avx2;
+    }
+    __atomic_store_n(&features, f, __ATOMIC_RELEASE);
+}
+
+int rv_cpu_features(void) {
+    int f = __atomic_load_n(&features, __ATOMIC_ACQUIRE);
+    return f >= 0 ? f : detect();
+}
+
+const char *rv_kernel_name(void) {
+    return kernel;
+}
+
+int rv_matmul_f32_f32(const float *w, const float *bias, const float *x, int64_t rows, int64_t k, int64_t n,
+                      int64_t n0, int64_t n1, float *out) {
+    return mm_f32(w, bias, x, rows, k, n, n0, n1, out);
+}
+
+int rv_matmul_bf16_f32(const uint16_t *w, const float *bias, const float *x, int64_t rows, int64_t k, int64_t n,
+                       int64_t n0, int64_t n1, float *out) {
+    return mm_bf16(w, bias, x, rows, k, n, n0, n1, out);
+}

@@ -1,0 +1,94 @@
+/*
+ * AVX-512 kernels (compiled with -mavx512f -mavx512bw -mavx512vl -mfma). Four zmm accumulators
+ * hold the 64 partial sums of one output (p[16a + l] in lane l of accumulator a), so the order is
+ * exactly that of revenant_cpu.h. Tiles: 4 x rows against one weight row for prefill (each
+ * weight load feeds 4 FMAs), 1 x row against 4 weight rows for decode (four weight streams in
+ * flight: about 8% more bandwidth than 2 on the 2-core AVX-512 Xeon VM it was tuned on; software
+ * prefetch gained nothing there). Prefill walks row blocks outside, columns inside: the 4 x rows
+ * stay in L1 while the chunk of weight rows [n0, n1) (about 256 KiB, NativeCpuBackend) comes
+ * from L2.
+ */
+#include <immintrin.h>
+
+#include "common.h"
+
+static inline __m512 ldw_f32(const float *p) {
+    return _mm512_loadu_ps(p);
+}
+
+/* 16 bf16 -> 16 fp32, exact: zero-extend to 32 bits, shift into the high half. */
+static inline __m512 ldw_bf16(const uint16_t *p) {
+    __m256i h = _mm256_loadu_si256((const __m256i *) p);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+/* Step 2 of the fixed order on (a0, a1, a2, a3) = p[0..15], p[16..31], p[32..47], p[48..63]. */
+static inline float hsum4(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
+    __m512 q = _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3));
+    __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(q), 1));
+    __m256 h8 = _mm256_add_ps(_mm512_castps512_ps256(q), hi);
+    __m128 h4 = _mm_add_ps(_mm256_castps256_ps128(h8), _mm256_extractf128_ps(h8, 1));
+    __m128 h2 = _mm_add_ps(h4, _mm_movehl_ps(h4, h4));
+    __m128 h1 = _mm_add_ss(h2, _mm_shuffle_ps(h2, h2, 1));
+    return _mm_cvtss_f32(h1);
+}
+
+#define READ_F32(v) (v)
+#define READ_BF16(v) rv_bf16(v)
+
+/* out[r, j] for r in [r0, r0 + R), j in [j0, j0 + C); R and C are constants after inlining. */
+#define DEFINE_TILE(SFX, WT, LDW, WREAD)                                                                    \
+    static inline __attribute__((always_inline)) void tile_##SFX(const WT *w, const float *bias, const float *x, \
+                                                                 int64_t k, int64_t n, int64_t r0, int64_t j0,     \
+                                                                 float *out, const int R, const int C) {           \
+        __m512 acc[4][4][4];                                                                                \
+        for (int r = 0; r < R; r++)                                                                         \
+            for (int c = 0; c < C; c++)                                                                     \
+                for (int a = 0; a < 4; a++) acc[r][c][a] = _mm512_setzero_ps();                             \
+        int64_t k64 = k - k % RV_BLOCK;                                                                     \
+        for (int64_t i = 0; i < k64; i += RV_BLOCK) {                                                       \
+            for (int a = 0; a < 4; a++) {                                                                   \
+                __m512 wv[4];                                                                               \
+                for (int c = 0; c < C; c++) wv[c] = LDW(w + (j0 + c) * k + i + 16 * a);                     \
+                for (int r = 0; r < R; r++) {                                                               \
+                    __m512 xv = _mm512_loadu_ps(x + (r0 + r) * k + i + 16 * a);                             \
+                    for (int c = 0; c < C; c++) acc[r][c][a] = _mm512_fmadd_ps(xv, wv[c], acc[r][c][a]);    \
+                }                                                                                           \
+            }                                                                                               \
+        }                                                                                                   \
+        for (int r = 0; r < R; r++) {                                                                       \
+            const float *xr = x + (r0 + r) * k;                                                             \
+            for (int c = 0; c < C; c++) {                                                                   \
+                const WT *wr = w + (j0 + c) * k;                                                            \
+                float s = hsum4(acc[r][c][0], acc[r][c][1], acc[r][c][2], acc[r][c][3]);                    \
+                for (int64_t i = k64; i < k; i++) s = fmaf(xr[i], WREAD(wr[i]), s);                         \
+                out[(r0 + r) * n + j0 + c] = bias ? s + bias[j0 + c] : s;                                   \
+            }                                                                                               \
+        }                                                                                                   \
+    }                                                                                                       \
+                                                                                                            \
+    int rv_matmul_##SFX##_f32_avx512(const WT *w, const float *bias, const float *x, int64_t rows, int64_t k,   \
+                                     int64_t n, int64_t n0, int64_t n1, float *out) {                       \
+        const int need = RV_CPU_AVX512F | RV_CPU_AVX512BW | RV_CPU_AVX512VL | RV_CPU_FMA;                   \
+        if ((rv_cpu_features() & need) != need) {                                                           \
+            return RV_EISA;                                                                                 \
+        }                                                                                                   \
+        int st = rv_check(w, x, out, rows, k, n, n0, n1);                                                   \
+        if (st != RV_OK) {                                                                                  \
+            return st;                                                                                      \
+        }                                                                                                   \
+        int64_t r4 = rows - rows % 4;                                                                       \
+        for (int64_t r = 0; r < r4; r += 4) {                                                               \
+            for (int64_t j = n0; j < n1; j++) tile_##SFX(w, bias, x, k, n, r, j, out, 4, 1);                \
+        }                                                                                                   \
+        for (int64_t r = r4; r < rows; r++) {                                                               \
+            int64_t j = n0;                                                                                 \
+            for (; j + 4 <= n1; j += 4) tile_##SFX(w, bias, x, k, n, r, j, out, 1, 4);                      \
+            for (; j + 2 <= n1; j += 2) tile_##SFX(w, bias, x, k, n, r, j, out, 1, 2);                      \
+            for (; j < n1; j++) tile_##SFX(w, bias, x, k, n, r, j, out, 1, 1);                              \
+        }                                                                                                   \
+        return RV_OK;                                                                                       \
+    }
+
+DEFINE_TILE(f32, float, ldw_f32, READ_F32)
+DEFINE_TILE(bf16, uint16_t, ldw_bf16, READ_BF16)
