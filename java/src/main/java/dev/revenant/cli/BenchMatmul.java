@@ -57,41 +57,56 @@ final class BenchMatmul implements Callable<Integer> {
         Precision p = backend.precision() == null ? Precision.parse("bf16") : backend.precision();
         try (Arena arena = Arena.ofShared(); Backend be = backend.create()) {
             Tensor src = random(out, in, arena);
-            Tensor w;
-            String kernel;
-            long packed;
-            if (p.kind() == Precision.Kind.FLOAT) {
-                w = Cast.to(src, p.floatType(), arena);
-                kernel = "matmul" + p.floatType().name().charAt(0) + p.floatType().name().substring(1).toLowerCase();
-                packed = w.data().byteSize();
-            } else {
-                QuantizedWeight q = Quantizers.quantize(p, src);
-                w = q.dequantize(arena);
-                kernel = "dequantized F32 (packed kernels pending)";
-                packed = q.packedBytes();
-            }
-            long wBytes = w.data().byteSize();
-            int copies = (int) Math.max(1, Math.min(64, (1L << 30) / wBytes));
-            Tensor[] reps = new Tensor[copies];
-            for (int c = 0; c < copies; c++) {
-                MemorySegment m = arena.allocate(wBytes, 64);
-                m.copyFrom(w.data());
-                reps[c] = new Tensor(w.name(), w.dtype(), w.shape(), m);
-            }
             float[] x = new float[batch * in];
             SplittableRandom r = new SplittableRandom(1);
             for (int i = 0; i < x.length; i++) {
                 x[i] = (float) r.nextDouble(-1, 1);
             }
             float[] y = new float[batch * out];
-            for (int i = 0; i < Math.min(copies, 8); i++) {
-                be.matmul(reps[i], null, x, batch, y); // warm-up
-            }
+            String kernel;
+            long packed;
+            long wBytes;
             long[] ns = new long[iters];
-            for (int i = 0; i < iters; i++) {
-                long t0 = System.nanoTime();
-                be.matmul(reps[i % copies], null, x, batch, y);
-                ns[i] = System.nanoTime() - t0;
+            if (p.kind() == Precision.Kind.FLOAT) {
+                Tensor w = Cast.to(src, p.floatType(), arena);
+                kernel = "matmul" + p.floatType().name().charAt(0) + p.floatType().name().substring(1).toLowerCase();
+                packed = w.data().byteSize();
+                wBytes = w.data().byteSize();
+                int copies = copies(wBytes);
+                Tensor[] reps = new Tensor[copies];
+                for (int c = 0; c < copies; c++) {
+                    MemorySegment m = arena.allocate(wBytes, 64);
+                    m.copyFrom(w.data());
+                    reps[c] = new Tensor(w.name(), w.dtype(), w.shape(), m);
+                }
+                for (int i = 0; i < Math.min(copies, 8); i++) {
+                    be.matmul(reps[i], null, x, batch, y); // warm-up
+                }
+                for (int i = 0; i < iters; i++) {
+                    long t0 = System.nanoTime();
+                    be.matmul(reps[i % copies], null, x, batch, y);
+                    ns[i] = System.nanoTime() - t0;
+                }
+            } else {
+                // the packed kernel on the packed record; copies of its arrays (one quantization) so they come from DRAM
+                QuantizedWeight q = Quantizers.quantize(p, src);
+                // every CPU backend but the reference runs the Vector API kernels (NativeCpuBackend delegates them)
+                kernel = PackedKernels.name(q) + (be.name().equals("reference") ? " (reference)" : " (vector)");
+                packed = q.packedBytes();
+                wBytes = packed;
+                int copies = copies(wBytes);
+                QuantizedWeight[] reps = new QuantizedWeight[copies];
+                for (int c = 0; c < copies; c++) {
+                    reps[c] = PackedKernels.copy(q);
+                }
+                for (int i = 0; i < Math.min(copies, 8); i++) {
+                    be.matmulPacked(reps[i], null, x, batch, y); // warm-up
+                }
+                for (int i = 0; i < iters; i++) {
+                    long t0 = System.nanoTime();
+                    be.matmulPacked(reps[i % copies], null, x, batch, y);
+                    ns[i] = System.nanoTime() - t0;
+                }
             }
             Arrays.sort(ns);
             double sec = ns[iters / 2] / 1e9;
@@ -126,6 +141,11 @@ final class BenchMatmul implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** Copies enough to span ≥ 1 GiB (at most 256), so each call reads its weights from DRAM. */
+    private static int copies(long bytes) {
+        return (int) Math.max(1, Math.min(256, ((1L << 30) + bytes - 1) / Math.max(1, bytes)));
     }
 
     private static Tensor random(int out, int in, Arena arena) {

@@ -4,7 +4,7 @@ import dev.revenant.kernel.Backend;
 import dev.revenant.model.ConfigLoader;
 import dev.revenant.model.ModelConfig;
 import dev.revenant.model.Weights;
-import dev.revenant.kernel.Int8Backend;
+import dev.revenant.kernel.PackedRouter;
 import dev.revenant.model.Architecture;
 import dev.revenant.quant.Cast;
 import dev.revenant.quant.PackedIo;
@@ -12,7 +12,7 @@ import dev.revenant.quant.QuantConfig;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
-import dev.revenant.quant.Int8Packed;
+import dev.revenant.quant.PackedRows;
 import dev.revenant.quant.QuantizedWeight;
 import dev.revenant.quant.Quantizers;
 import dev.revenant.tensor.Tensor;
@@ -68,31 +68,29 @@ public final class Model implements AutoCloseable {
         Checkpoint ckpt = Checkpoint.open(dir);
         Arena arena = Arena.ofShared();
         try {
-            Int8Backend int8 = new Int8Backend(backend);
+            PackedRouter router = new PackedRouter(backend);
             Weights w;
             Precision effective = packed.orElse(precision);
             if (packed.isPresent()) {
-                w = bindPacked(config, ckpt, packed.get(), arena, int8);
+                w = bindPacked(config, ckpt, packed.get(), arena, router);
             } else {
                 w = Weights.bind(config, ckpt);
                 if (precision != null && precision.requireAvailable().kind() == Precision.Kind.FLOAT) {
                     DType t = precision.floatType();
                     w = w.mapLinear(x -> Cast.to(x, t, arena));
                 } else if (precision != null) {
-                    // quantize each decoder Linear layer; the forward pass runs on its dequantized values
-                    // (a float copy in model-owned memory) until the packed kernels land; int8 keeps its
-                    // codes and LLM.int8's activation path through Int8Backend
+                    // quantize each decoder Linear layer (phi3's fused tensors slice by slice); its matmuls run
+                    // on the packed weight through the router (Backend.matmulPacked). The dequantized F32 copy
+                    // stays as the placeholder the router keys on: memory as before, to be dropped later
                     w = w.mapLinear(x -> {
                         QuantizedWeight q = Quantizers.quantize(precision, x);
                         Tensor d = q.dequantize(arena);
-                        if (q instanceof Int8Packed i8) {
-                            int8.register(d, i8);
-                        }
+                        router.register(d, q);
                         return d;
                     });
                 }
             }
-            Backend be = effective != null && effective.name().equals("int8") ? int8 : backend;
+            Backend be = effective != null && effective.kind() != Precision.Kind.FLOAT ? router : backend;
             return new Model(dir, config, ckpt, w, be, arena, effective);
         } catch (RuntimeException e) {
             arena.close();
@@ -102,14 +100,14 @@ public final class Model implements AutoCloseable {
     }
 
     /** Binds a Revenant packed checkpoint: each decoder Linear weight rebuilt from its parts (PackedIo). */
-    private static Weights bindPacked(ModelConfig config, Checkpoint ckpt, Precision p, Arena arena, Int8Backend int8) {
+    private static Weights bindPacked(ModelConfig config, Checkpoint ckpt, Precision p, Arena arena, PackedRouter router) {
         Map<String, long[]> linear = new HashMap<>();
         for (Architecture.TensorSpec spec : Architecture.tensors(config)) {
             if (spec.role() == Architecture.Role.LINEAR) {
                 linear.put(spec.name(), spec.shape());
             }
         }
-        Map<String, Int8Packed> int8Full = new HashMap<>();
+        Map<String, QuantizedWeight> full = new HashMap<>();
         Weights w = Weights.bind(config, name -> {
             long[] shape = linear.get(name);
             if (shape == null) {
@@ -117,25 +115,21 @@ public final class Model implements AutoCloseable {
             }
             String prefix = name.substring(0, name.length() - ".weight".length());
             QuantizedWeight q = PackedIo.read(p, prefix, shape, ckpt::tensor);
-            if (q instanceof Int8Packed i8) {
-                int8Full.put(name, i8);
-            }
+            full.put(name, q);
             return Optional.of(q.dequantize(arena));
         }, ckpt.path().toString());
-        if (int8Full.isEmpty()) {
-            return w;
-        }
-        // fused phi3 tensors are bound as row slices named "name[a:b]"; int8 codes slice by rows exactly
+        // fused phi3 tensors are bound as row slices named "name[a:b]" of the dequantized tensor; each gets
+        // the same rows of the packed weight where that slice is exact (PackedRows), else stays dense F32
         return w.mapLinear(t -> {
             String n = t.name();
             int bracket = n.lastIndexOf('[');
-            Int8Packed full = int8Full.get(bracket < 0 ? n : n.substring(0, bracket));
-            if (full != null) {
+            QuantizedWeight q = full.get(bracket < 0 ? n : n.substring(0, bracket));
+            if (q != null) {
                 if (bracket < 0) {
-                    int8.register(t, full);
+                    router.register(t, q);
                 } else {
                     String[] ab = n.substring(bracket + 1, n.length() - 1).split(":");
-                    int8.register(t, PackedIo.rows(full, Integer.parseInt(ab[0]), Integer.parseInt(ab[1])));
+                    PackedRows.rows(q, Integer.parseInt(ab[0]), Integer.parseInt(ab[1])).ifPresent(s -> router.register(t, s));
                 }
             }
             return t;

@@ -1,5 +1,6 @@
 package dev.revenant.kernel;
 
+import dev.revenant.quant.QuantizedWeight;
 import dev.revenant.tensor.Tensor;
 
 /**
@@ -24,6 +25,15 @@ public interface Backend extends AutoCloseable {
      * out is {@code [rows, N]}, both starting at index 0.
      */
     void matmul(Tensor w, Tensor bias, float[] x, int rows, float[] out);
+
+    /**
+     * {@code out[r, n] = Σ_k x[r, k] · deq(w)[n, k] (+ bias[n])} on a packed quantized weight {@code [N, K]},
+     * dequantized inside the kernel. The default is the scalar reference ({@link PackedReference}); LLM.int8
+     * runs its activation-quantizing op ({@code Int8Bnb.matmulPerRow}) on every backend.
+     */
+    default void matmulPacked(QuantizedWeight w, Tensor bias, float[] x, int rows, float[] out) {
+        PackedReference.matmul(w, bias, x, rows, out);
+    }
 
     /**
      * Causal (optionally sliding-window) scaled dot-product attention of one sequence with GQA.

@@ -1,5 +1,6 @@
 package dev.revenant.kernel;
 
+import dev.revenant.quant.QuantizedWeight;
 import dev.revenant.tensor.DType;
 import dev.revenant.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
@@ -102,6 +103,12 @@ public final class NativeCpuBackend implements Backend {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Packed weights: the Vector API kernels of the internal {@link VectorBackend} (no C kernels yet). */
+    @Override
+    public void matmulPacked(QuantizedWeight w, Tensor bias, float[] x, int rows, float[] out) {
+        delegate.matmulPacked(w, bias, x, rows, out);
     }
 
     @Override

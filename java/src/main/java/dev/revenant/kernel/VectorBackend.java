@@ -1,5 +1,7 @@
 package dev.revenant.kernel;
 
+import dev.revenant.quant.Int8Packed;
+import dev.revenant.quant.QuantizedWeight;
 import dev.revenant.tensor.DType;
 import dev.revenant.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
@@ -33,6 +35,7 @@ public final class VectorBackend implements Backend {
     private final ReentrantLock lock = new ReentrantLock();
     private final MatmulJob matmulJob = new MatmulJob();
     private final AttentionJob attentionJob = new AttentionJob();
+    private final VectorPacked packedJob;
     /** BF16 activations re-laid by VectorMatmulBf16.permuteBf16; grows to the largest rows·K seen. */
     private float[] xPermuted = new float[0];
     /** Per worker: one chunk of F16 weights widened to fp32 (chunk·K floats); grows, never shrinks. */
@@ -45,6 +48,7 @@ public final class VectorBackend implements Backend {
         this.threads = threads;
         this.pool = new VectorPool(threads, "revenant-vector");
         this.f16Chunks = new float[threads][0];
+        this.packedJob = new VectorPacked(threads);
     }
 
     @Override
@@ -97,6 +101,40 @@ public final class VectorBackend implements Backend {
                 execute(job, (long) rows * n * k >= PARALLEL_MACS);
             } finally {
                 job.clear();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Packed weights dequantized inside the kernel ({@link VectorPacked}); LLM.int8 runs its own
+     * activation-quantizing op ({@link PackedReference}). Chunks of weight rows as {@link #matmul}, sized
+     * for about 16 KiB of packed weights each.
+     */
+    @Override
+    public void matmulPacked(QuantizedWeight w, Tensor bias, float[] x, int rows, float[] out) {
+        PackedReference.check(w, bias, x, rows, out);
+        if (w instanceof Int8Packed) {
+            PackedReference.matmul(w, bias, x, rows, out);
+            return;
+        }
+        long[] s = w.shape();
+        int n = (int) s[0];
+        int k = (int) s[1];
+        if (rows <= 0 || n == 0) {
+            return;
+        }
+        long rowBytes = Math.max(1, w.packedBytes() / n);
+        long chunk = Math.clamp((16 << 10) / rowBytes, 1, 1024);
+        chunk = Math.min(chunk, Math.max(1, (n + 4L * threads - 1) / (4L * threads))); // ≥ 4 chunks per worker
+        lock.lock();
+        try {
+            packedJob.set(w, bias, x, rows, out, n, k, (int) chunk);
+            try {
+                execute(packedJob, (long) rows * n * k >= PARALLEL_MACS / 4);
+            } finally {
+                packedJob.clear();
             }
         } finally {
             lock.unlock();
