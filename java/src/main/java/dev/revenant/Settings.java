@@ -45,6 +45,16 @@ public final class Settings {
         return Runtime.getRuntime().availableProcessors();
     }
 
+    /** The JVM's {@code os.arch}. */
+    public static String osArch() {
+        return System.getProperty("os.arch");
+    }
+
+    /** True when {@code REVENANT_DEBUG} is set: the CLI then prints stack traces. */
+    public static boolean debug() {
+        return System.getenv("REVENANT_DEBUG") != null;
+    }
+
     /** Revenant's version, from the jar manifest (or "dev" when run from classes). */
     public static String version() {
         String v = Settings.class.getPackage().getImplementationVersion();

@@ -36,7 +36,7 @@ final class BenchCommand implements Runnable {
         } catch (java.io.IOException | RuntimeException e) {
             // not Linux: fall through
         }
-        return System.getProperty("os.arch") + ", " + Runtime.getRuntime().availableProcessors() + " cores";
+        return dev.revenant.Settings.osArch() + ", " + Runtime.getRuntime().availableProcessors() + " cores";
     }
 
     @Override

@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 /** The {@code revenant} command line. The only place that calls {@code System.exit}. */
 @Command(name = "revenant", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Does the knowledge an unlearned LLM forgot come back when it is quantized?",
-        subcommands = {InspectCommand.class, TokenizeCommand.class, QuantizeCommand.class, EvalCommand.class, RougeCommand.class, AucCommand.class, LogitsCommand.class, GenerateCommand.class, SynthCommand.class,
+        subcommands = {InspectCommand.class, TokenizeCommand.class, QuantizeCommand.class, EvalCommand.class, SweepCommand.class, RougeCommand.class, AucCommand.class, LogitsCommand.class, GenerateCommand.class, SynthCommand.class,
                 BenchCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
@@ -23,7 +23,7 @@ public final class Main implements Runnable {
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             cmd.getErr().println("revenant " + cmd.getCommandName() + ": " + message(ex));
-            if (System.getenv("REVENANT_DEBUG") != null) {
+            if (Settings.debug()) {
                 ex.printStackTrace(cmd.getErr());
             }
             return 1;

@@ -1,0 +1,116 @@
+package dev.revenant.cli;
+
+import dev.revenant.Settings;
+import dev.revenant.eval.Corpus;
+import dev.revenant.eval.EvalOptions;
+import dev.revenant.eval.EvalRun;
+import dev.revenant.sweep.Journal;
+import dev.revenant.sweep.Sweep;
+import dev.revenant.sweep.SweepPlan;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import me.tongfei.progressbar.ProgressBar;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code revenant sweep}: every model at every precision, resumable, with reports. */
+@Command(name = "sweep", mixinStandardHelpOptions = true,
+        description = {"Evaluate models (target, retrain, unlearned) at several precisions and report whether forgotten "
+                + "knowledge comes back.",
+                "Each model × precision cell is written to OUT/cells/<model>/<precision>/ and journaled in OUT/journal.jsonl; "
+                        + "rerunning the same command after a crash computes only the missing cells. Writes results.json, "
+                        + "results.csv and table.md to --out."})
+final class SweepCommand implements Callable<Integer> {
+    @Option(names = "--models", required = true, split = ",", paramLabel = "NAME=DIR",
+            description = "models to sweep; a model named 'target' is the target, others are unlearned unless --roles says")
+    List<String> models;
+
+    @Option(names = "--roles", split = ",", paramLabel = "NAME=ROLE", description = "role per model: target | retrain | unlearned")
+    List<String> roles;
+
+    @Option(names = "--precisions", required = true, split = ",", description = "e.g. fp32,bf16,int8,fp4,nf4,rtn-w4-g128; "
+            + "the first is the full precision the recovery table compares against")
+    List<String> precisions;
+
+    @Option(names = "--data", required = true, description = "MUSE corpus folder, e.g. data/news")
+    Path data;
+
+    @Option(names = "--corpus", defaultValue = "news", description = "news | books | custom (default: ${DEFAULT-VALUE})")
+    String corpus;
+
+    @Option(names = "--auc-retrain", description = "custom corpus: AUC_retrain of forget_holdout_Min-40%")
+    Double aucRetrain;
+
+    @Option(names = "--metrics", defaultValue = "verbmem_f,knowmem_f,knowmem_r,privleak", split = ",",
+            description = "subset of verbmem_f,knowmem_f,knowmem_r,privleak (default: all)")
+    String[] metrics;
+
+    @Option(names = "--limit", defaultValue = "0", description = "first N items of each file (0 = all)")
+    int limit;
+
+    @Option(names = "--batch", defaultValue = "1", description = "items per forward pass (default: ${DEFAULT-VALUE})")
+    int batch;
+
+    @Option(names = "--preset", defaultValue = "muse", description = "muse | paper (default: ${DEFAULT-VALUE})")
+    String preset;
+
+    @Option(names = "--seed", defaultValue = "0", description = "sampling and bootstrap seed (default: ${DEFAULT-VALUE})")
+    long seed;
+
+    @Option(names = "--backend", defaultValue = "auto", description = "reference | vector | native | auto (default: ${DEFAULT-VALUE})")
+    String backend;
+
+    @Option(names = "--threads", description = "worker threads (default: the core count, or REVENANT_THREADS)")
+    Integer threads;
+
+    @Option(names = "--out", required = true, description = "output folder")
+    Path out;
+
+    @Override
+    public Integer call() throws Exception {
+        Corpus c;
+        if (corpus.equalsIgnoreCase("custom")) {
+            if (aucRetrain == null) {
+                throw new IllegalArgumentException("--corpus custom needs --auc-retrain");
+            }
+            c = Corpus.custom(aucRetrain);
+        } else {
+            if (aucRetrain != null) {
+                throw new IllegalArgumentException("--auc-retrain applies to --corpus custom only");
+            }
+            c = Corpus.parse(corpus);
+        }
+        EvalOptions opt = new EvalOptions(new LinkedHashSet<>(Arrays.asList(metrics)), c, preset, seed, limit, batch, 128, 32);
+        SweepPlan plan = new SweepPlan(SweepPlan.parseModels(models, roles), SweepPlan.parsePrecisions(precisions), data, opt,
+                backend, threads != null ? threads : Settings.defaultThreads(), out);
+        plan.checkInputs();
+        int total = plan.models().size() * plan.precisions().size();
+        Sweep.Result r;
+        try (ProgressBar bar = EvalCommand.bar("sweep", total)) {
+            bar.setExtraMessage(" cells");
+            r = Sweep.run(plan, new Sweep.Listener() {
+                @Override
+                public void cellFinished(Journal.Entry e, boolean reused) {
+                    bar.step();
+                    String line = reused ? String.format(Locale.ROOT, "cell %s (journaled, reused)", e.key())
+                            : String.format(Locale.ROOT, "cell %s done in %.1f s: %s", e.key(), e.seconds(),
+                                    EvalRun.describe(e.summary()));
+                    log(line);
+                }
+
+                @Override
+                public void log(String line) {
+                    System.err.println();
+                    System.err.println(line);
+                }
+            });
+        }
+        System.out.printf(Locale.ROOT, "%d cells: %d computed, %d from the journal%n", r.cells().size(), r.computed(), r.reused());
+        System.out.println("wrote " + plan.out().resolve("results.json") + ", results.csv, table.md");
+        return 0;
+    }
+}

@@ -1,0 +1,141 @@
+package dev.revenant.report;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.revenant.eval.EvalRun;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The sweep's reports in {@code out}: {@code results.json} (manifest + every cell + recovery),
+ * {@code results.csv} and {@code table.md} (the paper's Table 1 layout plus the recovery table).
+ * Each file goes through a temporary sibling and an atomic move.
+ */
+public final class Reports {
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private Reports() {
+    }
+
+    /** Writes the three files; {@code precisions} in sweep order, the first being full precision. */
+    public static void write(Path out, Map<String, Object> manifest, List<String> precisions, List<CellRow> cells)
+            throws IOException {
+        List<Recovery.Row> rec = Recovery.rows(cells, precisions);
+        atomicWrite(out.resolve("results.json"), json(manifest, cells, rec));
+        atomicWrite(out.resolve("results.csv"), csv(cells));
+        atomicWrite(out.resolve("table.md"), markdown(precisions, cells, rec));
+    }
+
+    static String json(Map<String, Object> manifest, List<CellRow> cells, List<Recovery.Row> rec) throws IOException {
+        Map<String, Object> root = new LinkedHashMap<>();
+        root.put("manifest", manifest);
+        List<Map<String, Object>> cs = new ArrayList<>();
+        for (CellRow c : cells) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("model", c.model());
+            m.put("role", c.role());
+            m.put("precision", c.precision());
+            m.put("verbmem_f", num(c.summary().verbmemF()));
+            m.put("knowmem_f", num(c.summary().knowmemF()));
+            m.put("privleak", num(c.summary().privleak()));
+            m.put("knowmem_r", num(c.summary().knowmemR()));
+            cs.add(m);
+        }
+        root.put("cells", cs);
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("definition", Recovery.DEFINITION);
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (Recovery.Row row : rec) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("model", row.model());
+            m.put("precision", row.precision());
+            m.put("verbmem_retention", num(row.verbmemRatio()));
+            m.put("verbmem_retention_change_vs_full", num(row.verbmemDelta()));
+            m.put("knowmem_f_retention", num(row.knowmemRatio()));
+            m.put("knowmem_f_retention_change_vs_full", num(row.knowmemDelta()));
+            rows.add(m);
+        }
+        r.put("rows", rows);
+        root.put("recovery", r);
+        return JSON.writeValueAsString(root) + "\n";
+    }
+
+    static String csv(List<CellRow> cells) {
+        StringBuilder sb = new StringBuilder("model,role,precision,verbmem_f,knowmem_f,privleak,knowmem_r\n");
+        for (CellRow c : cells) {
+            EvalRun.Summary s = c.summary();
+            sb.append(String.join(",", c.model(), c.role(), c.precision(), csvNum(s.verbmemF()), csvNum(s.knowmemF()),
+                    csvNum(s.privleak()), csvNum(s.knowmemR()))).append('\n');
+        }
+        return sb.toString();
+    }
+
+    /** Rows "model" (first precision) and "model + precision" (the others), as in the paper's Table 1. */
+    static String markdown(List<String> precisions, List<CellRow> cells, List<Recovery.Row> rec) {
+        StringBuilder sb = new StringBuilder("# Sweep results\n\n");
+        String full = precisions.isEmpty() ? "" : precisions.getFirst();
+        sb.append("Rows without a precision are at ").append(full).append(". Values ×100; PrivLeak in %.\n\n");
+        sb.append("| Model | VerbMem | KnowMem-forget | PrivLeak | KnowMem-retain |\n|---|---:|---:|---:|---:|\n");
+        for (CellRow c : cells) {
+            String label = c.precision().equals(full) ? c.model() : c.model() + " + " + c.precision();
+            EvalRun.Summary s = c.summary();
+            sb.append("| ").append(label).append(" | ").append(one(s.verbmemF())).append(" | ").append(one(s.knowmemF()))
+                    .append(" | ").append(one(s.privleak())).append(" | ").append(one(s.knowmemR())).append(" |\n");
+        }
+        sb.append("\n## Knowledge recovery\n\n").append(Recovery.DEFINITION).append(".\n");
+        if (rec.isEmpty()) {
+            sb.append("\nn/a: the sweep has no target model or no unlearned model.\n");
+            return sb.toString();
+        }
+        sb.append("Change = retention minus the same model's retention at ").append(full)
+                .append(", in percentage points. n/a where the target's metric is 0 or a metric was not run.\n\n");
+        sb.append("| Model | Precision | VerbMem retention | Change vs ").append(full).append(" | KnowMem-forget retention | Change vs ")
+                .append(full).append(" |\n|---|---|---:|---:|---:|---:|\n");
+        for (Recovery.Row r : rec) {
+            sb.append("| ").append(r.model()).append(" | ").append(r.precision()).append(" | ").append(pct(r.verbmemRatio()))
+                    .append(" | ").append(pp(r.verbmemDelta())).append(" | ").append(pct(r.knowmemRatio())).append(" | ")
+                    .append(pp(r.knowmemDelta())).append(" |\n");
+        }
+        return sb.toString();
+    }
+
+    static String one(double v) {
+        return Double.isNaN(v) ? "—" : String.format(Locale.ROOT, "%.1f", v);
+    }
+
+    static String pct(double ratio) {
+        return Double.isNaN(ratio) ? "n/a" : String.format(Locale.ROOT, "%.1f%%", ratio * 100);
+    }
+
+    static String pp(double delta) {
+        return Double.isNaN(delta) ? "n/a" : String.format(Locale.ROOT, "%+.1f pp", delta * 100);
+    }
+
+    private static Double num(double v) {
+        return Double.isNaN(v) || Double.isInfinite(v) ? null : v;
+    }
+
+    private static String csvNum(double v) {
+        return Double.isNaN(v) ? "" : Double.toString(v);
+    }
+
+    /** Writes {@code file} through a temporary sibling and an atomic move. */
+    public static void atomicWrite(Path file, String content) throws IOException {
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        Files.writeString(tmp, content, StandardCharsets.UTF_8);
+        try {
+            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+}

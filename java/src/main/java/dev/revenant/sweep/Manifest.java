@@ -1,0 +1,69 @@
+package dev.revenant.sweep;
+
+import dev.revenant.Settings;
+import dev.revenant.quant.Precision;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** The manifest block of {@code results.json}: what ran, where, on what, and when. */
+final class Manifest {
+    private Manifest() {
+    }
+
+    static Map<String, Object> of(SweepPlan plan, String backend, Map<String, Map<String, Object>> identities,
+                                  String started, String ended) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("revenant_version", Settings.version());
+        m.put("jvm", Runtime.version().toString());
+        m.put("os_arch", dev.revenant.Settings.osArch());
+        m.put("cpu", cpuModel());
+        m.put("backend", backend);
+        m.put("threads", plan.threads());
+        m.put("seed", plan.options().seed());
+        m.put("preset", plan.options().preset());
+        m.put("corpus", plan.options().corpus().name());
+        m.put("auc_retrain", new java.util.TreeMap<>(plan.options().corpus().aucRetrain()));
+        m.put("metrics", dev.revenant.eval.EvalOptions.METRICS.stream().filter(plan.options().metrics()::contains).toList());
+        m.put("limit", plan.options().limit());
+        m.put("batch", plan.options().batch());
+        m.put("data", plan.data().toString());
+        m.put("precisions", plan.precisions().stream().map(Precision::name).toList());
+        List<Map<String, Object>> models = new ArrayList<>();
+        for (ModelSpec s : plan.models()) {
+            Map<String, Object> mm = new LinkedHashMap<>();
+            mm.put("name", s.name());
+            mm.put("role", s.role());
+            mm.put("path", s.dir().toString());
+            mm.put("identity", identities.get(s.name()));
+            models.add(mm);
+        }
+        m.put("models", models);
+        m.put("identity_note", "config_sha256 = SHA-256 of config.json; files = each *.safetensors size and mtime (not a content hash)");
+        m.put("started", started);
+        m.put("ended", ended);
+        return m;
+    }
+
+    /** The "model name" line of /proc/cpuinfo, or "unknown" where there is none. */
+    static String cpuModel() {
+        Path info = Path.of("/proc/cpuinfo");
+        try {
+            if (Files.isReadable(info)) {
+                for (String line : Files.readAllLines(info)) {
+                    if (line.startsWith("model name")) {
+                        int c = line.indexOf(':');
+                        return c < 0 ? line.trim() : line.substring(c + 1).trim();
+                    }
+                }
+            }
+        } catch (IOException e) {
+            return "unknown (" + e.getMessage() + ")";
+        }
+        return "unknown";
+    }
+}

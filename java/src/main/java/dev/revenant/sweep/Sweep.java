@@ -1,0 +1,194 @@
+package dev.revenant.sweep;
+
+import dev.revenant.engine.Model;
+import dev.revenant.eval.EvalRun;
+import dev.revenant.eval.MuseData;
+import dev.revenant.eval.MuseEvaluator;
+import dev.revenant.kernel.Backend;
+import dev.revenant.kernel.Backends;
+import dev.revenant.quant.Precision;
+import dev.revenant.report.CellRow;
+import dev.revenant.report.Reports;
+import dev.revenant.tokenizer.HfTokenizer;
+import dev.revenant.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.IntConsumer;
+import java.util.stream.Stream;
+
+/**
+ * Runs a {@link SweepPlan}: each cell (model × precision) is evaluated into
+ * {@code out/cells/<model>/<precision>.tmp-<pid>}, renamed atomically to {@code out/cells/<model>/<precision>}
+ * once complete, and only then journaled ({@link Journal}). On start the journal is read, stale
+ * {@code .tmp-*} folders are deleted, and a cell is skipped when the journal has it with the same checkpoint
+ * identity and evaluation settings and its folder exists. So after a crash or {@code kill -9} a rerun computes
+ * only the missing cells, and since every cell is deterministic the reports equal an uninterrupted run's.
+ */
+public final class Sweep {
+
+    /** What a sweep reports as it goes (the CLI draws a bar and prints the log lines). */
+    public interface Listener {
+        /** A cell is about to be evaluated over {@code items} items. */
+        default void cellStarted(String model, String precision, int items) {
+        }
+
+        /** Items done within the current cell. */
+        default void items(int n) {
+        }
+
+        /** A cell is done: computed now ({@code reused} false) or taken from the journal. */
+        default void cellFinished(Journal.Entry e, boolean reused) {
+        }
+
+        /** One log line. */
+        default void log(String line) {
+        }
+    }
+
+    /** The outcome: every cell (in plan order) and how many were computed in this run. */
+    public record Result(List<CellRow> cells, int computed, int reused) {
+    }
+
+    private Sweep() {
+    }
+
+    public static Result run(SweepPlan plan, Listener listener) throws Exception {
+        plan.checkInputs();
+        prepareOut(plan.out());
+        // one sweep per folder at a time: the stale-temp cleanup below would delete a live run's cell
+        try (FileChannel lockFile = FileChannel.open(plan.out().resolve(".sweep.lock"), StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE); FileLock lock = lockFile.tryLock()) {
+            if (lock == null) {
+                throw new IllegalStateException("--out " + plan.out() + ": another revenant sweep is writing there");
+            }
+            return runLocked(plan, listener);
+        }
+    }
+
+    private static Result runLocked(SweepPlan plan, Listener listener) throws Exception {
+        String started = Instant.now().toString();
+        MuseData data = MuseData.at(plan.data());
+        Journal journal = new Journal(plan.out().resolve("journal.jsonl"));
+        Map<String, Journal.Entry> done = new HashMap<>();
+        for (Journal.Entry e : journal.read()) {
+            done.put(e.key(), e);
+        }
+        Path cells = plan.out().resolve("cells");
+        Files.createDirectories(cells);
+        deleteStaleTemps(cells, listener);
+        Map<String, Map<String, Object>> identities = new LinkedHashMap<>();
+        for (ModelSpec m : plan.models()) {
+            identities.put(m.name(), Identity.of(m.dir()));
+        }
+        List<CellRow> rows = new ArrayList<>();
+        int computed = 0;
+        int reused = 0;
+        String backendName;
+        try (Backend be = Backends.create(plan.backend(), plan.threads())) {
+            backendName = be.name();
+            listener.log(Backends.describe(be));
+            String evalKey = plan.evalKey() + ";backend=" + be.name();
+            for (ModelSpec m : plan.models()) {
+                Tokenizer tok = null;
+                try {
+                    for (Precision p : plan.precisions()) {
+                        Path dir = cells.resolve(m.name()).resolve(p.name());
+                        Journal.Entry prev = done.get(m.name() + "/" + p.name());
+                        if (prev != null && Files.isDirectory(dir) && prev.evalKey().equals(evalKey)
+                                && prev.identity().equals(identities.get(m.name()))) {
+                            rows.add(new CellRow(m.name(), m.role(), p.name(), prev.summary()));
+                            reused++;
+                            listener.cellFinished(prev, true);
+                            continue;
+                        }
+                        if (tok == null) {
+                            tok = HfTokenizer.load(m.dir());
+                        }
+                        Journal.Entry e = runCell(m, p, be, tok, data, plan, dir, evalKey, identities.get(m.name()), listener);
+                        journal.append(e);
+                        rows.add(new CellRow(m.name(), m.role(), p.name(), e.summary()));
+                        computed++;
+                        listener.cellFinished(e, false);
+                    }
+                } finally {
+                    if (tok != null) {
+                        tok.close();
+                    }
+                }
+            }
+        }
+        Map<String, Object> manifest = Manifest.of(plan, backendName, identities, started, Instant.now().toString());
+        Reports.write(plan.out(), manifest, plan.precisions().stream().map(Precision::name).toList(), rows);
+        return new Result(rows, computed, reused);
+    }
+
+    private static Journal.Entry runCell(ModelSpec m, Precision p, Backend be, Tokenizer tok, MuseData data, SweepPlan plan,
+                                         Path dir, String evalKey, Map<String, Object> identity, Listener listener)
+            throws IOException {
+        long t0 = System.nanoTime();
+        Path tmp = dir.resolveSibling(p.name() + ".tmp-" + ProcessHandle.current().pid());
+        deleteTree(tmp);
+        listener.cellStarted(m.name(), p.name(), MuseEvaluator.itemCount(data, plan.options()));
+        EvalRun.Summary s;
+        try (Model model = Model.load(m.dir(), be, p)) {
+            s = EvalRun.run(m.name(), model, tok, data, plan.options(), tmp, listener::items);
+        }
+        // a folder left by a crash between rename and journal append is not journaled: replace it
+        deleteTree(dir);
+        try {
+            Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(tmp, dir);
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        return new Journal.Entry(m.name(), p.name(), evalKey, identity, s, seconds);
+    }
+
+    private static void prepareOut(Path out) {
+        try {
+            Files.createDirectories(out);
+            Path probe = Files.createTempFile(out, ".write-probe", ".tmp");
+            Files.delete(probe);
+        } catch (IOException | SecurityException e) {
+            throw new IllegalArgumentException("--out " + out + ": cannot create or write the output folder ("
+                    + e.getClass().getSimpleName() + ": " + e.getMessage() + ")", e);
+        }
+    }
+
+    /** Deletes {@code cells/<model>/<precision>.tmp-*} folders left by a run that died mid-cell. */
+    private static void deleteStaleTemps(Path cells, Listener listener) throws IOException {
+        List<Path> stale;
+        try (Stream<Path> s = Files.walk(cells, 2)) {
+            stale = s.filter(p -> cells.relativize(p).getNameCount() == 2 && p.getFileName().toString().contains(".tmp-"))
+                    .toList();
+        }
+        for (Path p : stale) {
+            listener.log("deleting unfinished cell " + cells.relativize(p));
+            deleteTree(p);
+        }
+    }
+
+    static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(p)) {
+            for (Path q : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(q);
+            }
+        }
+    }
+}
