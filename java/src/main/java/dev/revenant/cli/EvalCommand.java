@@ -39,7 +39,7 @@ final class EvalCommand implements Callable<Integer> {
             + "sets AUC_retrain for PrivLeak")
     String corpus;
 
-    @Option(names = "--auc-retrain", description = "custom corpus: AUC_retrain of forget_holdout_Min-40%")
+    @Option(names = "--auc-retrain", description = "custom corpus: AUC_retrain of forget_holdout_Min-40%%")
     Double aucRetrain;
 
     @Option(names = "--retrain-model", paramLabel = "DIR", description = "custom corpus: compute AUC_retrain from this retrain model")

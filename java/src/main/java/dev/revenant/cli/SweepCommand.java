@@ -42,7 +42,7 @@ final class SweepCommand implements Callable<Integer> {
     @Option(names = "--corpus", defaultValue = "news", description = "news | books | custom (default: ${DEFAULT-VALUE})")
     String corpus;
 
-    @Option(names = "--auc-retrain", description = "custom corpus: AUC_retrain of forget_holdout_Min-40%")
+    @Option(names = "--auc-retrain", description = "custom corpus: AUC_retrain of forget_holdout_Min-40%%")
     Double aucRetrain;
 
     @Option(names = "--metrics", defaultValue = "verbmem_f,knowmem_f,knowmem_r,privleak", split = ",",
