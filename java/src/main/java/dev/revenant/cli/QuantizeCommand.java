@@ -1,28 +1,9 @@
 package dev.revenant.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.revenant.model.Architecture;
-import dev.revenant.model.ConfigLoader;
-import dev.revenant.model.ModelConfig;
-import dev.revenant.quant.PackedIo;
 import dev.revenant.quant.Precision;
-import dev.revenant.quant.QuantConfig;
-import dev.revenant.quant.QuantizedWeight;
-import dev.revenant.quant.Quantizers;
-import dev.revenant.safetensors.Checkpoint;
-import dev.revenant.safetensors.SafetensorsWriter;
-import dev.revenant.tensor.Tensor;
+import dev.revenant.sweep.QuantCache;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.util.ArrayList;
-import java.util.HashSet;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -64,52 +45,13 @@ final class QuantizeCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--precision " + p.name() + " is a float cast: pass it to any command as "
                     + "--precision instead of writing a copy");
         }
-        if (QuantConfig.read(model).isPresent()) {
-            throw new IllegalArgumentException(model + ": already a packed checkpoint; quantize the float checkpoint");
-        }
         if (Files.exists(out.resolve("config.json")) && out.toAbsolutePath().normalize().equals(model.toAbsolutePath().normalize())) {
             throw new IllegalArgumentException("--out must differ from --model");
         }
-        ModelConfig c = ConfigLoader.load(model);
-        Set<String> linear = new HashSet<>();
-        for (Architecture.TensorSpec s : Architecture.tensors(c)) {
-            if (s.role() == Architecture.Role.LINEAR) {
-                linear.add(s.name());
-            }
-        }
         long t0 = System.nanoTime();
-        long packedBytes = 0;
-        int quantized = 0;
-        Files.createDirectories(out);
-        try (Checkpoint ck = Checkpoint.open(model)) {
-            List<Tensor> tensors = new ArrayList<>();
-            for (String n : ck.names()) {
-                Tensor t = ck.tensor(n);
-                if (linear.contains(n)) {
-                    QuantizedWeight q = Quantizers.quantize(p, t);
-                    tensors.addAll(PackedIo.tensors(q, n.substring(0, n.length() - ".weight".length())));
-                    packedBytes += q.packedBytes();
-                    quantized++;
-                } else {
-                    tensors.add(t);
-                }
-            }
-            Map<String, String> meta = new LinkedHashMap<>();
-            meta.put("format", "pt");
-            meta.put("revenant.precision", p.name());
-            SafetensorsWriter.write(out.resolve("model.safetensors"), tensors, meta);
-        }
-        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-        ObjectNode cfg = (ObjectNode) json.readTree(Files.readString(model.resolve("config.json")));
-        cfg.set("quantization_config", QuantConfig.json(p));
-        Files.writeString(out.resolve("config.json"), json.writeValueAsString(cfg));
-        for (String f : new String[] {"generation_config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"}) {
-            if (Files.exists(model.resolve(f))) {
-                Files.copy(model.resolve(f), out.resolve(f), StandardCopyOption.REPLACE_EXISTING);
-            }
-        }
-        System.out.printf("quantized %d Linear layers of %s to %s (%,d packed bytes) -> %s (%.1f s)%n", quantized, model,
-                p.name(), packedBytes, out, (System.nanoTime() - t0) / 1e9);
+        int quantized = QuantCache.writePacked(model, p, out);
+        System.out.printf("quantized %d Linear layers of %s to %s (model.safetensors %,d bytes) -> %s (%.1f s)%n", quantized,
+                model, p.name(), Files.size(out.resolve("model.safetensors")), out, (System.nanoTime() - t0) / 1e9);
         return 0;
     }
 }

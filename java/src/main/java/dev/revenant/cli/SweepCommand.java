@@ -5,6 +5,7 @@ import dev.revenant.eval.Corpus;
 import dev.revenant.eval.EvalOptions;
 import dev.revenant.eval.EvalRun;
 import dev.revenant.sweep.Journal;
+import dev.revenant.sweep.PlanFile;
 import dev.revenant.sweep.Sweep;
 import dev.revenant.sweep.SweepPlan;
 import java.nio.file.Path;
@@ -15,7 +16,9 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code revenant sweep}: every model at every precision, resumable, with reports. */
 @Command(name = "sweep", mixinStandardHelpOptions = true,
@@ -23,20 +26,46 @@ import picocli.CommandLine.Option;
                 + "knowledge comes back.",
                 "Each model × precision cell is written to OUT/cells/<model>/<precision>/ and journaled in OUT/journal.jsonl; "
                         + "rerunning the same command after a crash computes only the missing cells. Writes results.json, "
-                        + "results.csv and table.md to --out."})
+                        + "results.csv and table.md to --out.",
+                "Packed precisions (int8, fp4, nf4, rtn-*, ...) quantize each model once into "
+                        + "OUT/cache/<content-sha256>-<precision>/ (a packed checkpoint, as revenant quantize writes) "
+                        + "and load it from there, on this run and every later one.",
+                "Give the sweep either as flags (--models, --precisions, --data, ...) or as --plan PLAN.yaml:",
+                "  models:                                  # required",
+                "    - {name: target, path: /m/target, role: target}",
+                "    - {name: ga_gdr, path: /m/ga_gdr}      # role: target | retrain | unlearned (default unlearned; target for a",
+                "                                           #   model named target, as with --models)",
+                "  precisions: [bf16, int8, fp4, nf4, rtn-w4-g128]   # required; the first is the full precision",
+                "  data: /data/news                         # required",
+                "  corpus: news                             # news | books | custom (then auc_retrain: 0.5)",
+                "  metrics: [verbmem_f, knowmem_f, knowmem_r, privleak]   # optional, default all",
+                "  preset: muse                             # optional",
+                "  batch: 8                                 # optional",
+                "  limit: 0                                 # optional",
+                "  seed: 0                                  # optional",
+                "  backend: auto                            # optional",
+                "  threads: 2                               # optional",
+                "Relative paths resolve against the plan file's folder; errors name the file, line and field."})
 final class SweepCommand implements Callable<Integer> {
-    @Option(names = "--models", required = true, split = ",", paramLabel = "NAME=DIR",
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--plan", paramLabel = "PLAN.yaml", description = "the whole sweep as a YAML plan (see above) "
+            + "instead of --models, --precisions, --data and the other evaluation flags")
+    Path planFile;
+
+    @Option(names = "--models", split = ",", paramLabel = "NAME=DIR",
             description = "models to sweep; a model named 'target' is the target, others are unlearned unless --roles says")
     List<String> models;
 
     @Option(names = "--roles", split = ",", paramLabel = "NAME=ROLE", description = "role per model: target | retrain | unlearned")
     List<String> roles;
 
-    @Option(names = "--precisions", required = true, split = ",", description = "e.g. fp32,bf16,int8,fp4,nf4,rtn-w4-g128; "
+    @Option(names = "--precisions", split = ",", description = "e.g. fp32,bf16,int8,fp4,nf4,rtn-w4-g128; "
             + "the first is the full precision the recovery table compares against")
     List<String> precisions;
 
-    @Option(names = "--data", required = true, description = "MUSE corpus folder, e.g. data/news")
+    @Option(names = "--data", description = "MUSE corpus folder, e.g. data/news")
     Path data;
 
     @Option(names = "--corpus", defaultValue = "news", description = "news | books | custom (default: ${DEFAULT-VALUE})")
@@ -72,6 +101,29 @@ final class SweepCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        SweepPlan plan;
+        if (planFile != null) {
+            List<String> given = new java.util.ArrayList<>();
+            for (picocli.CommandLine.Model.OptionSpec o : spec.commandLine().getParseResult().matchedOptions()) {
+                if (!o.longestName().equals("--plan") && !o.longestName().equals("--out")) {
+                    given.add(o.longestName());
+                }
+            }
+            if (!given.isEmpty()) {
+                throw new IllegalArgumentException("--plan gives the whole sweep; drop " + String.join(", ", given)
+                        + " (or drop --plan)");
+            }
+            plan = PlanFile.load(planFile, out);
+        } else {
+            if (models == null || precisions == null || data == null) {
+                throw new IllegalArgumentException("give either --plan PLAN.yaml or --models, --precisions and --data");
+            }
+            plan = flagsPlan();
+        }
+        return run(plan);
+    }
+
+    private SweepPlan flagsPlan() {
         Corpus c;
         if (corpus.equalsIgnoreCase("custom")) {
             if (aucRetrain == null) {
@@ -87,6 +139,10 @@ final class SweepCommand implements Callable<Integer> {
         EvalOptions opt = new EvalOptions(new LinkedHashSet<>(Arrays.asList(metrics)), c, preset, seed, limit, batch, 128, 32);
         SweepPlan plan = new SweepPlan(SweepPlan.parseModels(models, roles), SweepPlan.parsePrecisions(precisions), data, opt,
                 backend, threads != null ? threads : Settings.defaultThreads(), out);
+        return plan;
+    }
+
+    private static int run(SweepPlan plan) throws Exception {
         plan.checkInputs();
         int total = plan.models().size() * plan.precisions().size();
         Sweep.Result r;

@@ -7,6 +7,7 @@ import dev.revenant.eval.MuseEvaluator;
 import dev.revenant.kernel.Backend;
 import dev.revenant.kernel.Backends;
 import dev.revenant.quant.Precision;
+import dev.revenant.quant.QuantConfig;
 import dev.revenant.report.CellRow;
 import dev.revenant.report.Reports;
 import dev.revenant.tokenizer.HfTokenizer;
@@ -66,6 +67,14 @@ public final class Sweep {
     }
 
     public static Result run(SweepPlan plan, Listener listener) throws Exception {
+        return run(plan, listener, true);
+    }
+
+    /**
+     * {@code cacheQuantized} false loads each packed cell with {@code Model.load(dir, backend, precision)} instead of
+     * from {@code out/cache} (tests compare the two paths).
+     */
+    static Result run(SweepPlan plan, Listener listener, boolean cacheQuantized) throws Exception {
         plan.checkInputs();
         prepareOut(plan.out());
         // one sweep per folder at a time: the stale-temp cleanup below would delete a live run's cell
@@ -74,11 +83,11 @@ public final class Sweep {
             if (lock == null) {
                 throw new IllegalStateException("--out " + plan.out() + ": another revenant sweep is writing there");
             }
-            return runLocked(plan, listener);
+            return runLocked(plan, listener, cacheQuantized);
         }
     }
 
-    private static Result runLocked(SweepPlan plan, Listener listener) throws Exception {
+    private static Result runLocked(SweepPlan plan, Listener listener, boolean cacheQuantized) throws Exception {
         String started = Instant.now().toString();
         MuseData data = MuseData.at(plan.data());
         Journal journal = new Journal(plan.out().resolve("journal.jsonl"));
@@ -92,6 +101,23 @@ public final class Sweep {
         Map<String, Map<String, Object>> identities = new LinkedHashMap<>();
         for (ModelSpec m : plan.models()) {
             identities.put(m.name(), Identity.of(m.dir()));
+        }
+        // the content hash keys the quantized-weights cache; computed once per model per run, recorded in the manifest
+        boolean packed = cacheQuantized && plan.precisions().stream().anyMatch(p -> p.kind() != Precision.Kind.FLOAT);
+        Path cacheRoot = plan.out().resolve("cache");
+        Map<String, String> contentHashes = new HashMap<>();
+        Map<String, Map<String, Object>> manifestIds = new LinkedHashMap<>();
+        for (ModelSpec m : plan.models()) {
+            Map<String, Object> id = new java.util.TreeMap<>(identities.get(m.name()));
+            if (packed && QuantConfig.read(m.dir()).isEmpty()) {
+                String h = QuantCache.contentHash(m.dir());
+                contentHashes.put(m.name(), h);
+                id.put("content_sha256", h);
+            }
+            manifestIds.put(m.name(), id);
+        }
+        if (packed) {
+            QuantCache.deleteStaleTemps(cacheRoot);
         }
         List<CellRow> rows = new ArrayList<>();
         int computed = 0;
@@ -117,7 +143,18 @@ public final class Sweep {
                         if (tok == null) {
                             tok = HfTokenizer.load(m.dir());
                         }
-                        Journal.Entry e = runCell(m, p, be, tok, data, plan, dir, evalKey, identities.get(m.name()), listener);
+                        Path load = m.dir();
+                        Precision loadAs = p;
+                        String hash = contentHashes.get(m.name());
+                        if (hash != null && p.kind() != Precision.Kind.FLOAT) {
+                            boolean[] written = new boolean[1];
+                            load = QuantCache.ensure(m.dir(), hash, p, cacheRoot, written);
+                            loadAs = null;
+                            listener.log((written[0] ? "quantized " : "reusing quantized ") + m.name() + " at " + p.name()
+                                    + " in " + plan.out().relativize(load));
+                        }
+                        Journal.Entry e = runCell(m, p, load, loadAs, be, tok, data, plan, dir, evalKey,
+                                identities.get(m.name()), listener);
                         journal.append(e);
                         rows.add(new CellRow(m.name(), m.role(), p.name(), e.summary()));
                         computed++;
@@ -130,12 +167,12 @@ public final class Sweep {
                 }
             }
         }
-        Map<String, Object> manifest = Manifest.of(plan, backendName, identities, started, Instant.now().toString());
+        Map<String, Object> manifest = Manifest.of(plan, backendName, manifestIds, started, Instant.now().toString());
         Reports.write(plan.out(), manifest, plan.precisions().stream().map(Precision::name).toList(), rows);
         return new Result(rows, computed, reused);
     }
 
-    private static Journal.Entry runCell(ModelSpec m, Precision p, Backend be, Tokenizer tok, MuseData data, SweepPlan plan,
+    private static Journal.Entry runCell(ModelSpec m, Precision p, Path loadDir, Precision loadAs, Backend be, Tokenizer tok, MuseData data, SweepPlan plan,
                                          Path dir, String evalKey, Map<String, Object> identity, Listener listener)
             throws IOException {
         long t0 = System.nanoTime();
@@ -143,7 +180,7 @@ public final class Sweep {
         deleteTree(tmp);
         listener.cellStarted(m.name(), p.name(), MuseEvaluator.itemCount(data, plan.options()));
         EvalRun.Summary s;
-        try (Model model = Model.load(m.dir(), be, p)) {
+        try (Model model = Model.load(loadDir, be, loadAs)) {
             s = EvalRun.run(m.name(), model, tok, data, plan.options(), tmp, listener::items);
         }
         // a folder left by a crash between rename and journal append is not journaled: replace it
