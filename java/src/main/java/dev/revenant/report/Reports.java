@@ -79,33 +79,78 @@ public final class Reports {
         return sb.toString();
     }
 
-    /** Rows "model" (first precision) and "model + precision" (the others), as in the paper's Table 1. */
-    static String markdown(List<String> precisions, List<CellRow> cells, List<Recovery.Row> rec) {
-        StringBuilder sb = new StringBuilder("# Sweep results\n\n");
-        String full = precisions.isEmpty() ? "" : precisions.getFirst();
-        sb.append("Rows without a precision are at ").append(full).append(". Values ×100; PrivLeak in %.\n\n");
-        sb.append("| Model | VerbMem | KnowMem-forget | PrivLeak | KnowMem-retain |\n|---|---:|---:|---:|---:|\n");
+    /** Header of the Table-1-style table (shared by table.md and report.html). */
+    static final List<String> TABLE_ONE_HEADER = List.of("Model", "VerbMem", "KnowMem-forget", "PrivLeak", "KnowMem-retain");
+
+    /** The precision rows without a suffix are at: the first of the sweep's order. */
+    static String fullPrecision(List<String> precisions) {
+        return precisions.isEmpty() ? "" : precisions.getFirst();
+    }
+
+    /** Rows "model" (first precision) and "model + precision" (the others), as in the paper's Table 1; formatted cells. */
+    static List<List<String>> tableOneRows(List<String> precisions, List<CellRow> cells) {
+        String full = fullPrecision(precisions);
+        List<List<String>> rows = new ArrayList<>();
         for (CellRow c : cells) {
             String label = c.precision().equals(full) ? c.model() : c.model() + " + " + c.precision();
             EvalRun.Summary s = c.summary();
-            sb.append("| ").append(label).append(" | ").append(one(s.verbmemF())).append(" | ").append(one(s.knowmemF()))
-                    .append(" | ").append(one(s.privleak())).append(" | ").append(one(s.knowmemR())).append(" |\n");
+            rows.add(List.of(label, one(s.verbmemF()), one(s.knowmemF()), one(s.privleak()), one(s.knowmemR())));
+        }
+        return rows;
+    }
+
+    /** Header of the knowledge-recovery table. */
+    static List<String> recoveryHeader(List<String> precisions) {
+        String full = fullPrecision(precisions);
+        return List.of("Model", "Precision", "VerbMem retention", "Change vs " + full, "KnowMem-forget retention",
+                "Change vs " + full);
+    }
+
+    /** The knowledge-recovery rows, formatted. */
+    static List<List<String>> recoveryRows(List<Recovery.Row> rec) {
+        List<List<String>> rows = new ArrayList<>();
+        for (Recovery.Row r : rec) {
+            rows.add(List.of(r.model(), r.precision(), pct(r.verbmemRatio()), pp(r.verbmemDelta()), pct(r.knowmemRatio()),
+                    pp(r.knowmemDelta())));
+        }
+        return rows;
+    }
+
+    static final String NO_RECOVERY = "n/a: the sweep has no target model or no unlearned model.";
+
+    static String changeNote(List<String> precisions) {
+        return "Change = retention minus the same model's retention at " + fullPrecision(precisions)
+                + ", in percentage points. n/a where the target's metric is 0 or a metric was not run.";
+    }
+
+    static String tableOneNote(List<String> precisions) {
+        return "Rows without a precision are at " + fullPrecision(precisions) + ". Values ×100; PrivLeak in %.";
+    }
+
+    static String markdown(List<String> precisions, List<CellRow> cells, List<Recovery.Row> rec) {
+        StringBuilder sb = new StringBuilder("# Sweep results\n\n");
+        sb.append(tableOneNote(precisions)).append("\n\n");
+        mdRow(sb, TABLE_ONE_HEADER);
+        sb.append("|---|---:|---:|---:|---:|\n");
+        for (List<String> row : tableOneRows(precisions, cells)) {
+            mdRow(sb, row);
         }
         sb.append("\n## Knowledge recovery\n\n").append(Recovery.DEFINITION).append(".\n");
         if (rec.isEmpty()) {
-            sb.append("\nn/a: the sweep has no target model or no unlearned model.\n");
+            sb.append("\n").append(NO_RECOVERY).append("\n");
             return sb.toString();
         }
-        sb.append("Change = retention minus the same model's retention at ").append(full)
-                .append(", in percentage points. n/a where the target's metric is 0 or a metric was not run.\n\n");
-        sb.append("| Model | Precision | VerbMem retention | Change vs ").append(full).append(" | KnowMem-forget retention | Change vs ")
-                .append(full).append(" |\n|---|---|---:|---:|---:|---:|\n");
-        for (Recovery.Row r : rec) {
-            sb.append("| ").append(r.model()).append(" | ").append(r.precision()).append(" | ").append(pct(r.verbmemRatio()))
-                    .append(" | ").append(pp(r.verbmemDelta())).append(" | ").append(pct(r.knowmemRatio())).append(" | ")
-                    .append(pp(r.knowmemDelta())).append(" |\n");
+        sb.append(changeNote(precisions)).append("\n\n");
+        mdRow(sb, recoveryHeader(precisions));
+        sb.append("|---|---|---:|---:|---:|---:|\n");
+        for (List<String> row : recoveryRows(rec)) {
+            mdRow(sb, row);
         }
         return sb.toString();
+    }
+
+    private static void mdRow(StringBuilder sb, List<String> cells) {
+        sb.append("| ").append(String.join(" | ", cells)).append(" |\n");
     }
 
     static String one(double v) {
@@ -130,8 +175,13 @@ public final class Reports {
 
     /** Writes {@code file} through a temporary sibling and an atomic move. */
     public static void atomicWrite(Path file, String content) throws IOException {
+        atomicWrite(file, content.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Writes {@code bytes} to {@code file} through a temporary sibling and an atomic move. */
+    public static void atomicWrite(Path file, byte[] bytes) throws IOException {
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        Files.writeString(tmp, content, StandardCharsets.UTF_8);
+        Files.write(tmp, bytes);
         try {
             Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (AtomicMoveNotSupportedException e) {

@@ -9,6 +9,7 @@ import dev.revenant.kernel.Backends;
 import dev.revenant.quant.Precision;
 import dev.revenant.quant.QuantConfig;
 import dev.revenant.report.CellRow;
+import dev.revenant.report.HtmlReport;
 import dev.revenant.report.Reports;
 import dev.revenant.tokenizer.HfTokenizer;
 import dev.revenant.tokenizer.Tokenizer;
@@ -168,7 +169,9 @@ public final class Sweep {
             }
         }
         Map<String, Object> manifest = Manifest.of(plan, backendName, manifestIds, started, Instant.now().toString());
-        Reports.write(plan.out(), manifest, plan.precisions().stream().map(Precision::name).toList(), rows);
+        List<String> precisionNames = plan.precisions().stream().map(Precision::name).toList();
+        Reports.write(plan.out(), manifest, precisionNames, rows);
+        HtmlReport.write(plan.out(), manifest, precisionNames, rows);
         return new Result(rows, computed, reused);
     }
 
