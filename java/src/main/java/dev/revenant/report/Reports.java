@@ -29,13 +29,30 @@ public final class Reports {
     /** Writes the three files; {@code precisions} in sweep order, the first being full precision. */
     public static void write(Path out, Map<String, Object> manifest, List<String> precisions, List<CellRow> cells)
             throws IOException {
+        write(out, manifest, precisions, cells, null);
+    }
+
+    /**
+     * As {@link #write(Path, Map, List, List)}, plus, when {@code buckets} is not null, {@code buckets.csv} and a
+     * {@code "same_bucket"} object in results.json ({@link SameBucket}).
+     */
+    public static void write(Path out, Map<String, Object> manifest, List<String> precisions, List<CellRow> cells,
+                             SameBucket.Data buckets) throws IOException {
         List<Recovery.Row> rec = Recovery.rows(cells, precisions);
-        atomicWrite(out.resolve("results.json"), json(manifest, cells, rec));
+        if (buckets != null) {
+            atomicWrite(out.resolve("buckets.csv"), SameBucket.csv(buckets.rows()));
+        }
+        atomicWrite(out.resolve("results.json"), json(manifest, cells, rec, buckets));
         atomicWrite(out.resolve("results.csv"), csv(cells));
         atomicWrite(out.resolve("table.md"), markdown(precisions, cells, rec));
     }
 
     static String json(Map<String, Object> manifest, List<CellRow> cells, List<Recovery.Row> rec) throws IOException {
+        return json(manifest, cells, rec, null);
+    }
+
+    static String json(Map<String, Object> manifest, List<CellRow> cells, List<Recovery.Row> rec, SameBucket.Data buckets)
+            throws IOException {
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("manifest", manifest);
         List<Map<String, Object>> cs = new ArrayList<>();
@@ -66,6 +83,9 @@ public final class Reports {
         }
         r.put("rows", rows);
         root.put("recovery", r);
+        if (buckets != null) {
+            root.put("same_bucket", SameBucket.json(buckets));
+        }
         return JSON.writeValueAsString(root) + "\n";
     }
 

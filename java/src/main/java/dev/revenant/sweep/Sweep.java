@@ -11,6 +11,7 @@ import dev.revenant.quant.QuantConfig;
 import dev.revenant.report.CellRow;
 import dev.revenant.report.HtmlReport;
 import dev.revenant.report.Reports;
+import dev.revenant.report.SameBucket;
 import dev.revenant.tokenizer.HfTokenizer;
 import dev.revenant.tokenizer.Tokenizer;
 import java.io.IOException;
@@ -170,7 +171,16 @@ public final class Sweep {
         }
         Map<String, Object> manifest = Manifest.of(plan, backendName, manifestIds, started, Instant.now().toString());
         List<String> precisionNames = plan.precisions().stream().map(Precision::name).toList();
-        Reports.write(plan.out(), manifest, precisionNames, rows);
+        SameBucket.Data buckets = null;
+        if (BucketDiagnostics.enabled) {
+            long t0 = System.nanoTime();
+            buckets = BucketDiagnostics.of(plan, listener::log);
+            if (buckets != null) {
+                listener.log(String.format(java.util.Locale.ROOT, "same-bucket diagnostics: %d rows in %.1f s",
+                        buckets.rows().size(), (System.nanoTime() - t0) / 1e9));
+            }
+        }
+        Reports.write(plan.out(), manifest, precisionNames, rows, buckets);
         HtmlReport.write(plan.out(), manifest, precisionNames, rows);
         return new Result(rows, computed, reused);
     }

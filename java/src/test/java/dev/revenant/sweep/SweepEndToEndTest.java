@@ -125,6 +125,30 @@ class SweepEndToEndTest {
     }
 
     @Test
+    void writesSameBucketDiagnosticsForPackedPrecisionsOnly() throws IOException {
+        List<String> csv = Files.readAllLines(outA.resolve("buckets.csv"));
+        assertEquals("model,precision,tensor,layer,changed,same_bucket,fraction", csv.getFirst());
+        // 2 unlearned models x 2 packed precisions (fp32 skipped) x 2 layers x 7 Linear tensors
+        assertEquals(1 + 2 * 2 * 14, csv.size());
+        for (String row : csv.subList(1, csv.size())) {
+            String[] f = row.split(",", -1);
+            assertTrue(f[0].equals("unlearned_a") || f[0].equals("unlearned_b"), row);
+            assertTrue(f[1].equals("int8") || f[1].equals("rtn-w4-g128"), row);
+            // different seeds: every weight changed
+            assertTrue(Long.parseLong(f[4]) > 0, row);
+            assertTrue(Long.parseLong(f[5]) <= Long.parseLong(f[4]), row);
+        }
+        JsonNode sb = JSON.readTree(outA.resolve("results.json").toFile()).get("same_bucket");
+        assertEquals("target", sb.get("target").asText());
+        assertEquals(4, sb.get("summary").size());
+        assertEquals("int8", sb.get("summary").get(0).get("precision").asText());
+        assertEquals(14, sb.get("summary").get(0).get("tensors").asInt());
+        double f = sb.get("summary").get(0).get("fraction").asDouble();
+        assertTrue(f >= 0 && f <= 1, sb.toString());
+        assertEquals(0, sb.get("skipped").size());
+    }
+
+    @Test
     void rerunRecomputesNothing() throws IOException {
         List<String> before = journal(outA);
         Map<String, FileTime> times = cellTimes(outA);
