@@ -166,7 +166,7 @@ final class SweepCommand implements Callable<Integer> {
             });
         }
         System.out.printf(Locale.ROOT, "%d cells: %d computed, %d from the journal%n", r.cells().size(), r.computed(), r.reused());
-        System.out.println("wrote " + plan.out().resolve("results.json") + ", results.csv, table.md, report.html, charts" + (java.nio.file.Files.exists(plan.out().resolve("buckets.csv")) ? ", buckets.csv" : ""));
+        System.out.println("wrote " + plan.out().resolve("results.json") + ", results.csv, table.md, reemergence.csv, report.html, charts" + (java.nio.file.Files.exists(plan.out().resolve("buckets.csv")) ? ", buckets.csv" : ""));
         return 0;
     }
 }

@@ -38,11 +38,23 @@ public final class Reports {
      */
     public static void write(Path out, Map<String, Object> manifest, List<String> precisions, List<CellRow> cells,
                              SameBucket.Data buckets) throws IOException {
+        write(out, manifest, precisions, cells, buckets, null);
+    }
+
+    /**
+     * As {@link #write(Path, Map, List, List, SameBucket.Data)}, plus, when {@code reemergence} is not null,
+     * {@code reemergence.csv} and a {@code "reemergence"} object in results.json ({@link Reemergence}).
+     */
+    public static void write(Path out, Map<String, Object> manifest, List<String> precisions, List<CellRow> cells,
+                             SameBucket.Data buckets, Reemergence.Data reemergence) throws IOException {
         List<Recovery.Row> rec = Recovery.rows(cells, precisions);
         if (buckets != null) {
             atomicWrite(out.resolve("buckets.csv"), SameBucket.csv(buckets.rows()));
         }
-        atomicWrite(out.resolve("results.json"), json(manifest, cells, rec, buckets));
+        if (reemergence != null) {
+            atomicWrite(out.resolve("reemergence.csv"), Reemergence.csv(reemergence.rows()));
+        }
+        atomicWrite(out.resolve("results.json"), json(manifest, cells, rec, buckets, reemergence));
         atomicWrite(out.resolve("results.csv"), csv(cells));
         atomicWrite(out.resolve("table.md"), markdown(precisions, cells, rec));
     }
@@ -53,6 +65,11 @@ public final class Reports {
 
     static String json(Map<String, Object> manifest, List<CellRow> cells, List<Recovery.Row> rec, SameBucket.Data buckets)
             throws IOException {
+        return json(manifest, cells, rec, buckets, null);
+    }
+
+    static String json(Map<String, Object> manifest, List<CellRow> cells, List<Recovery.Row> rec, SameBucket.Data buckets,
+                       Reemergence.Data reemergence) throws IOException {
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("manifest", manifest);
         List<Map<String, Object>> cs = new ArrayList<>();
@@ -85,6 +102,9 @@ public final class Reports {
         root.put("recovery", r);
         if (buckets != null) {
             root.put("same_bucket", SameBucket.json(buckets));
+        }
+        if (reemergence != null) {
+            root.put("reemergence", Reemergence.json(reemergence));
         }
         return JSON.writeValueAsString(root) + "\n";
     }

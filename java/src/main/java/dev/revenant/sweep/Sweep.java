@@ -10,6 +10,7 @@ import dev.revenant.quant.Precision;
 import dev.revenant.quant.QuantConfig;
 import dev.revenant.report.CellRow;
 import dev.revenant.report.HtmlReport;
+import dev.revenant.report.Reemergence;
 import dev.revenant.report.Reports;
 import dev.revenant.report.SameBucket;
 import dev.revenant.tokenizer.HfTokenizer;
@@ -180,7 +181,10 @@ public final class Sweep {
                         buckets.rows().size(), (System.nanoTime() - t0) / 1e9));
             }
         }
-        Reports.write(plan.out(), manifest, precisionNames, rows, buckets);
+        // per-item re-emergence vs each model's first precision, from the cells' verbmem_f/knowmem_f logs
+        Reemergence.Data reemergence = Reemergence.of(cells, plan.models().stream().map(ModelSpec::name).toList(),
+                precisionNames);
+        Reports.write(plan.out(), manifest, precisionNames, rows, buckets, reemergence);
         HtmlReport.write(plan.out(), manifest, precisionNames, rows);
         return new Result(rows, computed, reused);
     }

@@ -122,6 +122,10 @@ class SweepEndToEndTest {
         assertTrue(md.contains("| unlearned_a + rtn-w4-g128 |"), md);
         assertTrue(md.contains("## Knowledge recovery"), md);
         assertTrue(md.contains("retention = metric(unlearned)/metric(target) at the same precision"), md);
+        List<String> re = Files.readAllLines(outA.resolve("reemergence.csv"));
+        assertEquals("model,precision,metric,item,score_full,score_quantized,delta", re.getFirst());
+        // 3 models x 2 non-reference precisions x knowmem_f (the only forget-side ROUGE metric run)
+        assertEquals(6, root.get("reemergence").get("rows").size());
     }
 
     @Test
