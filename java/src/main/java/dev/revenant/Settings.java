@@ -60,4 +60,26 @@ public final class Settings {
         String v = Settings.class.getPackage().getImplementationVersion();
         return v == null ? "dev" : v;
     }
+
+    /** True when CUDA must not be used even where a GPU exists: {@code -Drevenant.cuda=false} or {@code REVENANT_NO_CUDA}. */
+    public static boolean cudaDisabled() {
+        return "false".equalsIgnoreCase(System.getProperty("revenant.cuda", "")) || System.getenv("REVENANT_NO_CUDA") != null;
+    }
+
+    /**
+     * How the CUDA backend multiplies: {@code exact} (fp32 activations on CUDA cores, the parity mode) or
+     * {@code tensor} (activations rounded to bf16, tensor-core GEMM): {@code -Drevenant.cuda.math},
+     * {@code REVENANT_CUDA_MATH}, else {@code exact}.
+     */
+    public static String cudaMath() {
+        String p = Optional.ofNullable(System.getProperty("revenant.cuda.math")).orElse(System.getenv("REVENANT_CUDA_MATH"));
+        if (p == null || p.isBlank()) {
+            return "exact";
+        }
+        p = p.trim();
+        if (!p.equals("exact") && !p.equals("tensor")) {
+            throw new IllegalArgumentException("revenant.cuda.math / REVENANT_CUDA_MATH: expected exact or tensor, found '" + p + "'");
+        }
+        return p;
+    }
 }

@@ -42,6 +42,7 @@ final class GenerateCommand implements Callable<Integer> {
         }
         try (Tokenizer tok = input.tokenizer(model); Backend be = backend.create(); Model m = Model.load(model, be, backend.precision())) {
             int[] prompt = input.tokens(tok);
+            backend.checkParity(m, prompt);
             int[] out = Generator.greedy(m, prompt, maxNew, stopAtEos ? m.config().eosTokenId() : -1);
             int[] gen = Arrays.copyOfRange(out, prompt.length, out.length);
             String text = tok == null ? null : tok.decode(gen, true, tok.cleanUpDefault());

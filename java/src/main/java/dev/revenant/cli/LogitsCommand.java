@@ -35,6 +35,7 @@ final class LogitsCommand implements Callable<Integer> {
     public Integer call() {
         try (Tokenizer tok = input.tokenizer(model); Backend be = backend.create(); Model m = Model.load(model, be, backend.precision())) {
             int[] tokens = input.tokens(tok);
+            backend.checkParity(m, tokens);
             float[] logits = new Forward(m).run(List.of(m.newCache(tokens.length)), List.of(tokens), true)[0];
             Tensor t = Tensor.ofFloats("logits", logits, tokens.length, m.config().vocabSize());
             SafetensorsWriter.write(out, List.of(t), Map.of("format", "pt", "revenant.ids", Ids.format(tokens),

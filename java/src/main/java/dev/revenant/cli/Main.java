@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
 @Command(name = "revenant", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Does the knowledge an unlearned LLM forgot come back when it is quantized?",
         subcommands = {InspectCommand.class, TokenizeCommand.class, QuantizeCommand.class, EvalCommand.class, SweepCommand.class, RougeCommand.class, AucCommand.class, LogitsCommand.class, GenerateCommand.class, SynthCommand.class,
-                BenchCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
+                BenchCommand.class, CudaCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

@@ -90,7 +90,7 @@ final class SweepCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "sampling and bootstrap seed (default: ${DEFAULT-VALUE})")
     long seed;
 
-    @Option(names = "--backend", defaultValue = "auto", description = "reference | vector | native | auto (default: ${DEFAULT-VALUE})")
+    @Option(names = "--backend", defaultValue = "auto", description = "reference | vector | native | cuda | auto (default: ${DEFAULT-VALUE}; auto = cuda when a GPU is present, else native, else vector)")
     String backend;
 
     @Option(names = "--threads", description = "worker threads (default: the core count, or REVENANT_THREADS)")

@@ -27,6 +27,7 @@ public final class Forward {
     private final Weights w;
     private final Backend be;
     private final Workspace ws;
+    private final CudaForward gpu; // non-null when the model's backend is the GPU: the whole pass runs there
     private Tap tap;
 
     public Forward(Model model) {
@@ -35,6 +36,18 @@ public final class Forward {
         this.w = model.weights();
         this.be = model.backend();
         this.ws = new Workspace(c);
+        Backend base = be instanceof dev.revenant.kernel.PackedRouter pr ? pr.delegate() : be;
+        this.gpu = base instanceof dev.revenant.kernel.cuda.CudaBackend cb ? CudaForward.of(model, cb) : null;
+    }
+
+    /** True when this pass runs on the GPU (the model was loaded with the cuda backend). */
+    public boolean onDevice() {
+        return gpu != null;
+    }
+
+    /** Teacher-forced log-probabilities computed on the GPU (only when {@link #onDevice()}). */
+    List<float[]> deviceLogProbs(List<int[]> seqs) {
+        return gpu.logProbs(seqs);
     }
 
     public Forward tap(Tap t) {
@@ -50,6 +63,9 @@ public final class Forward {
     public float[][] run(List<KvCache> caches, List<int[]> tokens, boolean allPositions) {
         if (caches.size() != tokens.size()) {
             throw new IllegalArgumentException(caches.size() + " caches for " + tokens.size() + " sequences");
+        }
+        if (gpu != null) {
+            return gpu.run(caches, tokens, allPositions, tap);
         }
         int b = tokens.size();
         int[] rowStart = new int[b + 1];

@@ -18,10 +18,11 @@ public final class KvCache {
         this.capacity = Math.max(1, initialCapacity);
         this.k = new float[layers][];
         this.v = new float[layers][];
-        for (int l = 0; l < layers; l++) {
-            k[l] = new float[capacity * kvDim];
-            v[l] = new float[capacity * kvDim];
-        }
+    }
+
+    /** Positions this cache was sized for (a device copy allocates as many up front). */
+    int capacity() {
+        return capacity;
     }
 
     public int length() {
@@ -30,6 +31,14 @@ public final class KvCache {
 
     /** Makes room for {@code total} positions. */
     void ensure(int total) {
+        if (k.length > 0 && k[0] == null) { // host arrays are made on first CPU use (a GPU run keeps its own)
+            capacity = Math.max(capacity, total);
+            for (int l = 0; l < k.length; l++) {
+                k[l] = new float[capacity * kvDim];
+                v[l] = new float[capacity * kvDim];
+            }
+            return;
+        }
         if (total <= capacity) {
             return;
         }

@@ -83,11 +83,7 @@ public final class Rope {
      */
     public void apply(float[] x, int off, int heads, int headDim, int pos, float[] freq, float[] cos, float[] sin) {
         int half = cfg.rotaryDim() / 2;
-        for (int i = 0; i < half; i++) {
-            float angle = (float) pos * freq[i];
-            cos[i] = (float) Math.cos(angle);
-            sin[i] = (float) Math.sin(angle);
-        }
+        table(pos, freq, cos, sin, 0);
         for (int h = 0; h < heads; h++) {
             int b = off + h * headDim;
             for (int i = 0; i < half; i++) {
@@ -97,6 +93,16 @@ public final class Rope {
                 x[b + i] = x1 * cos[i] + (-x2) * sin[i];
                 x[b + i + half] = x2 * cos[i] + x1 * sin[i];
             }
+        }
+    }
+
+    /** The cos/sin of position {@code pos} (rotaryDim/2 values each) into {@code cos/sin[off ...]}, as {@link #apply} uses them. */
+    public void table(int pos, float[] freq, float[] cos, float[] sin, int off) {
+        int half = cfg.rotaryDim() / 2;
+        for (int i = 0; i < half; i++) {
+            float angle = (float) pos * freq[i];
+            cos[off + i] = (float) Math.cos(angle);
+            sin[off + i] = (float) Math.sin(angle);
         }
     }
 

@@ -24,7 +24,11 @@ public final class Scorer {
             }
             caches.add(model.newCache(s.length));
         }
-        float[][] logits = new Forward(model).run(caches, seqs, true);
+        Forward f = new Forward(model);
+        if (f.onDevice()) {
+            return f.deviceLogProbs(seqs);
+        }
+        float[][] logits = f.run(caches, seqs, true);
         int vocab = model.config().vocabSize();
         List<float[]> out = new ArrayList<>();
         for (int s = 0; s < seqs.size(); s++) {

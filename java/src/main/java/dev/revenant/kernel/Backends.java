@@ -8,7 +8,7 @@ public final class Backends {
     }
 
     /** The names {@link #create} accepts. */
-    public static final List<String> NAMES = List.of("reference", "vector", "native", "auto");
+    public static final List<String> NAMES = List.of("reference", "vector", "native", "cuda", "auto");
 
     /**
      * The backend called {@code name} with {@code threads} workers ("reference" is single-threaded
@@ -29,7 +29,16 @@ public final class Backends {
                 }
                 yield new NativeCpuBackend(threads);
             }
-            case "auto" -> NativeLibrary.available() ? new NativeCpuBackend(threads) : new VectorBackend(threads);
+            case "cuda" -> {
+                String why = dev.revenant.kernel.cuda.CudaRuntime.probe();
+                if (why != null) {
+                    throw new IllegalArgumentException(why + "; use 'native', 'vector' or 'auto'");
+                }
+                yield new dev.revenant.kernel.cuda.CudaBackend();
+            }
+            case "auto-cpu" -> NativeLibrary.available() ? new NativeCpuBackend(threads) : new VectorBackend(threads);
+            case "auto" -> dev.revenant.kernel.cuda.CudaRuntime.available() ? new dev.revenant.kernel.cuda.CudaBackend()
+                    : NativeLibrary.available() ? new NativeCpuBackend(threads) : new VectorBackend(threads);
             default -> throw new IllegalArgumentException("unknown backend '" + name + "', expected one of "
                     + String.join(", ", NAMES));
         };
@@ -48,6 +57,7 @@ public final class Backends {
                     + t + ")";
             case NativeCpuBackend nb -> "backend: native (C, " + nb.kernel() + ", " + t + ")";
             case ReferenceBackend r -> "backend: reference (scalar loops, " + t + ")";
+            case dev.revenant.kernel.cuda.CudaBackend cb -> cb.describe();
             default -> "backend: " + b.name() + " (" + t + ")";
         };
     }

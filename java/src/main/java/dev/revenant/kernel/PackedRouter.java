@@ -35,6 +35,11 @@ public final class PackedRouter implements Backend {
         return packed.size();
     }
 
+    /** The packed weight registered for this placeholder, or null. */
+    public QuantizedWeight packedFor(Tensor placeholder) {
+        return packed.get(placeholder);
+    }
+
     public Backend delegate() {
         return delegate;
     }

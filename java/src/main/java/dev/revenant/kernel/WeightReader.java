@@ -4,7 +4,7 @@ import dev.revenant.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 
 /** Element reads of F32/BF16/F16 weights for the scalar paths (reference backend, tails). */
-final class WeightReader {
+public final class WeightReader {
     private WeightReader() {
     }
 
@@ -19,7 +19,7 @@ final class WeightReader {
     }
 
     /** Checks {@code w} is {@code [N, K]} with a float dtype, {@code bias} (if any) is {@code [N]}, and the arrays fit. */
-    static void checkMatmul(Tensor w, Tensor bias, float[] x, int rows, float[] out) {
+    public static void checkMatmul(Tensor w, Tensor bias, float[] x, int rows, float[] out) {
         if (w.rank() != 2) {
             throw new IllegalArgumentException(w.describe() + ": matmul needs a 2-D weight");
         }

@@ -28,7 +28,7 @@ class BackendsTest {
     @Test
     void unknownNameListsTheValidOnes() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Backends.create("cuda9", 1));
-        assertEquals("unknown backend 'cuda9', expected one of reference, vector, native, auto", e.getMessage());
+        assertEquals("unknown backend 'cuda9', expected one of reference, vector, native, cuda, auto", e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> Backends.create("vector", 0));
     }
 

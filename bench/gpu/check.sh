@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The GPU check, in one call on the lent GPU machine (../shared/device/README.md):
+#   here:  bash bench/gpu/pack.sh                       (builds, packs .device/: runtime, jars, fixture models)
+#   there: bash bench/gpu/check.sh [quick|e2e|full]     (device tool: carry [".device"])
+# quick: every kernel and the fixture models against the CPU reference / HF outputs (revenant cuda check),
+#        kernel benchmarks (copy bandwidth, GEMV per format, tensor-core GEMM) and PyTorch's on the same GPU.
+# e2e:   a synthetic llama-2-7b end to end (scoring 16x512, greedy 128 tokens at batch 1 and 32), Revenant
+#        and HF transformers bf16. full: both. Each stage has a time limit; a table is printed last.
+# Logs and JSON: /tmp/rv-gpu, and packed as $OUT/gpu-logs.tgz when $OUT is set.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+mode=${1:-quick}
+w=/tmp/rv-gpu
+mkdir -p "$w"
+rv() { bash .device/java.sh -Xmx64g dev.revenant.cli.Main "$@"; }
+export PYTHONUNBUFFERED=1
+nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader | tee "$w/device.txt"
+if [[ $mode == quick || $mode == full ]]; then
+    echo "== revenant cuda check"
+    timeout 240 bash .device/java.sh -Xmx16g dev.revenant.cli.Main cuda check --fixtures .device/fixtures/models > "$w/check.txt" 2>&1
+    echo "exit $?" >> "$w/check.txt"
+    grep -E "FAIL|Exception|Error|^device|^cuda check|^exit" "$w/check.txt" | head -80
+    echo "== revenant cuda bench (kernels)"
+    timeout 200 bash .device/java.sh -Xmx16g dev.revenant.cli.Main cuda bench --out "$w/revenant.json" > "$w/bench.txt" 2>&1
+    echo "exit $?" >> "$w/bench.txt"
+    cat "$w/bench.txt"
+    echo "== torch baseline (kernels)"
+    timeout 150 python3 bench/gpu/torch_baseline.py --out "$w/torch.json" --sections copy,int4,bf16gemm > "$w/torch.txt" 2> "$w/torch.err"
+    tail -n 5 "$w/torch.err"
+fi
+if [[ $mode == e2e || $mode == full ]]; then
+    m=/tmp/rv-llama-2-7b
+    echo "== synth llama-2-7b bf16"
+    [[ -f $m/config.json ]] || timeout 200 bash .device/java.sh dev.revenant.cli.Main synth --preset llama-2-7b --dtype bf16 --seed 1 --out "$m" 2>&1 | tail -2
+    echo "== revenant end to end"
+    timeout 300 bash .device/java.sh -Xmx64g dev.revenant.cli.Main cuda bench --no-kernels --model "$m" \
+        --precisions "${PRECISIONS:-bf16}" --out "$w/revenant-e2e.json" > "$w/e2e.txt" 2>&1
+    echo "exit $?" >> "$w/e2e.txt"
+    cat "$w/e2e.txt"
+    echo "== HF transformers end to end"
+    timeout 240 python3 bench/gpu/torch_baseline.py --out "$w/torch-e2e.json" --sections hf --model "$m" > "$w/torch-e2e.txt" 2> "$w/torch-e2e.err"
+    tail -n 8 "$w/torch-e2e.err"
+fi
+echo "== summary"
+python3 bench/gpu/summary.py "$w" | tee "$w/summary.txt"
+if [[ -n ${OUT:-} ]]; then
+    tar czf "$OUT/gpu-logs.tgz" -C "$w" .
+    cp "$w/summary.txt" "$OUT/" 2>/dev/null
+fi
