@@ -34,9 +34,14 @@ if [[ $mode == e2e || $mode == full ]]; then
     [[ -f $m/config.json ]] || timeout 200 bash .device/java.sh dev.revenant.cli.Main synth --preset llama-2-7b --dtype bf16 --seed 1 --out "$m" 2>&1 | tail -2
     echo "== revenant end to end"
     timeout 300 bash .device/java.sh -Xmx64g dev.revenant.cli.Main cuda bench --no-kernels --model "$m" \
-        --precisions "${PRECISIONS:-bf16}" --out "$w/revenant-e2e.json" > "$w/e2e.txt" 2>&1
+        --precisions "${PRECISIONS:-bf16,rtn-w4-g128}" --out "$w/revenant-e2e.json" > "$w/e2e.txt" 2>&1
     echo "exit $?" >> "$w/e2e.txt"
     cat "$w/e2e.txt"
+    echo "== run-time parity (--check-parity 8) on the 7B, both math modes"
+    for mm in exact tensor; do
+        REVENANT_CUDA_MATH=$mm timeout 120 bash .device/java.sh -Xmx32g dev.revenant.cli.Main generate --backend cuda --model "$m" \
+            --ids 1,450,4996,310,278,3303,338,263 --max-new-tokens 8 --check-parity 8 2>&1 | grep -E "^parity|^backend|^[0-9]|revenant" | tail -16
+    done
     echo "== HF transformers end to end"
     timeout 240 python3 bench/gpu/torch_baseline.py --out "$w/torch-e2e.json" --sections hf --model "$m" > "$w/torch-e2e.txt" 2> "$w/torch-e2e.err"
     tail -n 8 "$w/torch-e2e.err"

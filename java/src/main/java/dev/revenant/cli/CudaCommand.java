@@ -140,7 +140,7 @@ final class CudaCommand implements Runnable {
                 double load = (System.nanoTime() - t0) / 1e9;
                 System.out.printf("bench e2e %s: load + upload + first scoring %.1f s, %.1f GB resident%n", tag, load,
                         be.residentBytes() / 1e9);
-                double sec = median(3, () -> Scorer.logProbs(m, score));
+                double sec = median(tc ? 3 : 1, () -> Scorer.logProbs(m, score));
                 double tps = 16 * 512 / sec;
                 System.out.printf("bench e2e %-22s scoring 16x512: %.3f s, %.0f tokens/s%n", tag, sec, tps);
                 res.put("e2e " + tag + " score tok/s", tps);

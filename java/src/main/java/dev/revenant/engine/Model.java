@@ -9,7 +9,11 @@ import dev.revenant.model.Architecture;
 import dev.revenant.quant.Cast;
 import dev.revenant.quant.PackedIo;
 import dev.revenant.quant.QuantConfig;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.stream.IntStream;
 import java.util.Map;
 import java.util.Optional;
 import dev.revenant.quant.PackedRows;
@@ -82,12 +86,7 @@ public final class Model implements AutoCloseable {
                     // quantize each decoder Linear layer (phi3's fused tensors slice by slice); its matmuls run
                     // on the packed weight through the router (Backend.matmulPacked). The dequantized F32 copy
                     // stays as the placeholder the router keys on: memory as before, to be dropped later
-                    w = w.mapLinear(x -> {
-                        QuantizedWeight q = Quantizers.quantize(precision, x);
-                        Tensor d = q.dequantize(arena);
-                        router.register(d, q);
-                        return d;
-                    });
+                    w = quantizeLinear(w, precision, arena, router);
                 }
             }
             Backend be = effective != null && effective.kind() != Precision.Kind.FLOAT ? router : backend;
@@ -97,6 +96,31 @@ public final class Model implements AutoCloseable {
             ckpt.close();
             throw e;
         }
+    }
+
+    // every decoder Linear quantized (in parallel: each tensor is independent, results as if sequential),
+    // its matmuls routed to the packed weight; the dequantized copy is the placeholder the router keys on
+    private static Weights quantizeLinear(Weights w, Precision precision, Arena arena, PackedRouter router) {
+        List<Tensor> linear = new ArrayList<>();
+        w.mapLinear(x -> {
+            linear.add(x);
+            return x;
+        });
+        QuantizedWeight[] q = new QuantizedWeight[linear.size()];
+        Tensor[] d = new Tensor[linear.size()];
+        IntStream.range(0, q.length).parallel().forEach(i -> {
+            q[i] = Quantizers.quantize(precision, linear.get(i));
+            d[i] = q[i].dequantize(arena);
+        });
+        Map<Tensor, Integer> index = new IdentityHashMap<>();
+        for (int i = 0; i < q.length; i++) {
+            index.put(linear.get(i), i);
+        }
+        return w.mapLinear(x -> {
+            int i = index.get(x);
+            router.register(d[i], q[i]);
+            return d[i];
+        });
     }
 
     /** Binds a Revenant packed checkpoint: each decoder Linear weight rebuilt from its parts (PackedIo). */
