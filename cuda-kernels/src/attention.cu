@@ -1,4 +1,6 @@
-// attention.cu — causal (optionally sliding-window) GQA attention for one sequence (see ABI.md).
+// attention.cu — causal (optionally sliding-window) GQA attention (see ABI.md): rv_attention for one
+// sequence; rv_attention_batched for the stacked rows of several sequences (each row computed exactly as
+// rv_attention computes it), and rv_kv_append, which writes the new keys/values into each sequence's cache.
 //
 // Mirrors dev.revenant.kernel.ReferenceBackend.attention.
 // Layout: q, out fp32 [tokens, nHeads·headDim]; kc, vc fp32 [>= start+tokens, nKv·headDim] (row j is
@@ -121,24 +123,19 @@ static __device__ float rv_att_scores_scalar(const float* qh, const float* kb, s
     return wmax;
 }
 
-extern "C" __global__ void __launch_bounds__(RV_ATT_THREADS)
-rv_attention(const float* q, int tokens, int start, const float* kc, const float* vc, int nHeads, int nKv,
-             int headDim, int window, float scale, float* out, float* scratch) {
-    __shared__ float sRed[RV_ATT_THREADS];
-    __shared__ float sP[RV_ATT_PCHUNK];
-    __shared__ __align__(16) float sV[RV_ATT_VFLOATS];
-
-    const int t = blockIdx.x;
-    const int h = blockIdx.y;
-    if (t >= tokens || h >= nHeads || nKv <= 0 || headDim <= 0) {
+// One block's work: query row at position `pos` (qRow/outRow point at its [nHeads·headDim] row), head h,
+// scores in scRow + h·stride (stride ≥ pos + 1). Shared by the single-sequence and the batched entry.
+static __device__ __forceinline__ void rv_att_block(const float* qRow, int pos, const float* kc, const float* vc,
+                                                    int nHeads, int nKv, int headDim, int window, float scale,
+                                                    float* outRow, float* scRow, size_t stride, int h,
+                                                    float* sRed, float* sP, float* sV) {
+    if (h >= nHeads || nKv <= 0 || headDim <= 0) {
         return; // uniform per block
     }
     const int tid = threadIdx.x;
     const int lane = tid & 31;
     const int warp = tid >> 5;
 
-    const int total = start + tokens;
-    const int pos = start + t;
     int lo = 0;
     if (window > 0) {
         lo = pos - window + 1;
@@ -154,9 +151,10 @@ rv_attention(const float* q, int tokens, int start, const float* kc, const float
     }
     const size_t kvDim = (size_t)nKv * (size_t)headDim;
     const size_t kvo = (size_t)(h / group) * (size_t)headDim;
-    const float* qh = q + ((size_t)t * (size_t)nHeads + (size_t)h) * (size_t)headDim;
-    float* oh = out + ((size_t)t * (size_t)nHeads + (size_t)h) * (size_t)headDim;
-    float* sc = scratch + ((size_t)t * (size_t)nHeads + (size_t)h) * (size_t)total;
+    const float* qh = qRow + (size_t)h * (size_t)headDim;
+    float* oh = outRow + (size_t)h * (size_t)headDim;
+    float* sc = scRow + (size_t)h * stride;
+    const float* q = qRow;
     const float* kb = kc + kvo;
     const float* vb = vc + kvo;
 
@@ -323,5 +321,63 @@ rv_attention(const float* q, int tokens, int start, const float* kc, const float
         if (hasB) {
             oh[dB] = accB;
         }
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(RV_ATT_THREADS)
+rv_attention(const float* q, int tokens, int start, const float* kc, const float* vc, int nHeads, int nKv,
+             int headDim, int window, float scale, float* out, float* scratch) {
+    __shared__ float sRed[RV_ATT_THREADS];
+    __shared__ float sP[RV_ATT_PCHUNK];
+    __shared__ __align__(16) float sV[RV_ATT_VFLOATS];
+    const int t = blockIdx.x;
+    if (t >= tokens) {
+        return;
+    }
+    const size_t qDim = (size_t)nHeads * (size_t)headDim;
+    const size_t total = (size_t)start + (size_t)tokens;
+    rv_att_block(q + (size_t)t * qDim, start + t, kc, vc, nHeads, nKv, headDim, window, scale, out + (size_t)t * qDim,
+                 scratch + (size_t)t * (size_t)nHeads * total, total, blockIdx.y, sRed, sP, sV);
+}
+
+// Several sequences in one launch: row r (of all sequences' stacked rows) belongs to sequence rowSeq[r]
+// at position rowPos[r]; that sequence's keys/values are at kPtr[rowSeq[r]] / vPtr[rowSeq[r]] (device
+// addresses, [≥ pos+1, nKv·headDim]). scratch: rows·nHeads·stride floats, stride ≥ every pos + 1.
+// Grid (rows, nHeads), block 128; each block computes exactly what rv_attention computes for that row.
+extern "C" __global__ void __launch_bounds__(RV_ATT_THREADS)
+rv_attention_batched(const float* q, int rows, const int* rowSeq, const int* rowPos, const long long* kPtr,
+                     const long long* vPtr, int nHeads, int nKv, int headDim, int window, float scale, float* out,
+                     float* scratch, int stride) {
+    __shared__ float sRed[RV_ATT_THREADS];
+    __shared__ float sP[RV_ATT_PCHUNK];
+    __shared__ __align__(16) float sV[RV_ATT_VFLOATS];
+    const int r = blockIdx.x;
+    if (r >= rows) {
+        return;
+    }
+    const int s = rowSeq[r];
+    const size_t qDim = (size_t)nHeads * (size_t)headDim;
+    rv_att_block(q + (size_t)r * qDim, rowPos[r], reinterpret_cast<const float*>(kPtr[s]),
+                 reinterpret_cast<const float*>(vPtr[s]), nHeads, nKv, headDim, window, scale, out + (size_t)r * qDim,
+                 scratch + (size_t)r * (size_t)nHeads * (size_t)stride, (size_t)stride, blockIdx.y, sRed, sP, sV);
+}
+
+// Appends each row's key and value to its sequence's cache: row r goes to position rowPos[r] of the
+// caches at kPtr/vPtr[rowSeq[r]]. k, v: [rows, kvDim]. Grid rows, block 256. Pure copies.
+extern "C" __global__ void __launch_bounds__(256)
+rv_kv_append(const float* k, const float* v, int rows, int kvDim, const int* rowSeq, const int* rowPos,
+             const long long* kPtr, const long long* vPtr) {
+    const int r = blockIdx.x;
+    if (r >= rows) {
+        return;
+    }
+    const int s = rowSeq[r];
+    float* kd = reinterpret_cast<float*>(kPtr[s]) + (size_t)rowPos[r] * (size_t)kvDim;
+    float* vd = reinterpret_cast<float*>(vPtr[s]) + (size_t)rowPos[r] * (size_t)kvDim;
+    const float* ks = k + (size_t)r * (size_t)kvDim;
+    const float* vs = v + (size_t)r * (size_t)kvDim;
+    for (int i = threadIdx.x; i < kvDim; i += 256) {
+        kd[i] = ks[i];
+        vd[i] = vs[i];
     }
 }

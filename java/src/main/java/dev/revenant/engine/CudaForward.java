@@ -237,6 +237,7 @@ final class CudaForward {
         kk.embed(idBuf, rows, ((DeviceWeight.Dense) embed).data().ptr(), embedType, h, scale, x);
         emit(tap, 0, rowStart, x, h);
         ropeTables(caches, rowStart);
+        attentionTables(caches, rowStart);
         for (int l = 0; l < layers.length; l++) {
             layer(l, caches, rowStart, rows);
             emit(tap, l + 1, rowStart, x, h);
@@ -264,6 +265,37 @@ final class CudaForward {
         }
         upload(buf("cos", (long) rows * half), cos);
         upload(buf("sin", (long) rows * half), sin);
+    }
+
+    private int stride; // the longest sequence after this run: scores per (row, head) in attention's scratch
+
+    // each row's sequence and position, and every layer's cache addresses per sequence (one upload per run)
+    private void attentionTables(List<KvCache> caches, int[] rowStart) {
+        int b = caches.size();
+        int rows = rowStart[b];
+        int[] seq = new int[rows];
+        int[] pos = new int[rows];
+        long[] tab = new long[2 * layers.length * b];
+        stride = 1;
+        for (int s = 0; s < b; s++) {
+            KvCache cache = caches.get(s);
+            int start = cache.length();
+            int n = rowStart[s + 1] - rowStart[s];
+            stride = Math.max(stride, start + n);
+            DeviceKv d = deviceKv(cache, start + n);
+            for (int t = 0; t < n; t++) {
+                seq[rowStart[s] + t] = s;
+                pos[rowStart[s] + t] = start + t;
+            }
+            for (int l = 0; l < layers.length; l++) {
+                tab[l * b + s] = d.k[l].address();
+                tab[(layers.length + l) * b + s] = d.v[l].address();
+            }
+        }
+        upload(buf("rowseq", rows), seq);
+        upload(buf("rowpos", rows), pos);
+        CUdeviceptr t = buf("kvtable", 2L * tab.length);
+        jcuda.driver.JCudaDriver.cuMemcpyHtoD(t, jcuda.Pointer.to(tab), 8L * tab.length);
     }
 
     private void layer(int l, List<KvCache> caches, int[] rowStart, int rows) {
@@ -294,17 +326,16 @@ final class CudaForward {
         kk.rope(k, rows, c.numKvHeads(), c.headDim(), half, cos, sin);
         float scale = (float) (1.0 / Math.sqrt(c.headDim()));
         int window = c.slidingLayer(l) ? c.slidingWindow() : 0;
-        for (int s = 0; s < caches.size(); s++) {
-            KvCache cache = caches.get(s);
-            int start = cache.length();
-            int n = rowStart[s + 1] - rowStart[s];
-            DeviceKv d = deviceKv(cache, start + n);
-            DeviceBuffer.copy(d.k[l].at(4L * start * kvDim), at(k, (long) rowStart[s] * kvDim), 4L * n * kvDim);
-            DeviceBuffer.copy(d.v[l].at(4L * start * kvDim), at(v, (long) rowStart[s] * kvDim), 4L * n * kvDim);
-            CUdeviceptr scratch = buf("scores", (long) n * c.numHeads() * (start + n));
-            kk.attention(at(q, (long) rowStart[s] * qDim), n, start, d.k[l].ptr(), d.v[l].ptr(), c.numHeads(), c.numKvHeads(),
-                    c.headDim(), window, scale, at(att, (long) rowStart[s] * qDim), scratch);
-        }
+        int b = caches.size();
+        CUdeviceptr tab = buf("kvtable", 2L * layers.length * b * 2); // longs: 2 floats each
+        CUdeviceptr kTab = tab.withByteOffset(8L * l * b);
+        CUdeviceptr vTab = tab.withByteOffset(8L * (layers.length + l) * b);
+        CUdeviceptr rowSeq = buf("rowseq", rows);
+        CUdeviceptr rowPos = buf("rowpos", rows);
+        kk.kvAppend(k, v, rows, kvDim, rowSeq, rowPos, kTab, vTab);
+        CUdeviceptr scratch = buf("scores", (long) rows * c.numHeads() * stride);
+        kk.attentionBatched(q, rows, rowSeq, rowPos, kTab, vTab, c.numHeads(), c.numKvHeads(), c.headDim(), window, scale,
+                att, scratch, stride);
         lw.o().w().matmul(kk, att, rows, p(lw.o().bias()), o, tc);
         if (c.family() == Family.PHI) {
             CUdeviceptr g = mlp(lw, rows);

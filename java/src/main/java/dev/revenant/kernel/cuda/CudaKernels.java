@@ -122,6 +122,20 @@ public final class CudaKernels {
                 scale, out, scratch);
     }
 
+    /** Every row's attention, rows of several sequences stacked (ABI: rv_attention_batched). */
+    public void attentionBatched(CUdeviceptr q, int rows, CUdeviceptr rowSeq, CUdeviceptr rowPos, CUdeviceptr kPtr,
+                                 CUdeviceptr vPtr, int nHeads, int nKv, int headDim, int window, float scale, CUdeviceptr out,
+                                 CUdeviceptr scratch, int stride) {
+        launch("attention", "rv_attention_batched", rows, nHeads, 128, q, rows, rowSeq, rowPos, kPtr, vPtr, nHeads, nKv,
+                headDim, window, scale, out, scratch, stride);
+    }
+
+    /** Row r's key and value into its sequence's cache at position rowPos[r] (ABI: rv_kv_append). */
+    public void kvAppend(CUdeviceptr k, CUdeviceptr v, int rows, int kvDim, CUdeviceptr rowSeq, CUdeviceptr rowPos,
+                         CUdeviceptr kPtr, CUdeviceptr vPtr) {
+        launch("attention", "rv_kv_append", rows, 1, 256, k, v, rows, kvDim, rowSeq, rowPos, kPtr, vPtr);
+    }
+
     public void add(CUdeviceptr x, CUdeviceptr y, int n) {
         launch("elementwise", "rv_add", ceil(n, 256), 1, 256, x, y, n);
     }

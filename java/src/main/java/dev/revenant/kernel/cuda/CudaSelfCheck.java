@@ -70,6 +70,7 @@ public final class CudaSelfCheck {
             guard(String.format("attention t=%d start=%d h=%d kv=%d d=%d w=%d", a[0], a[1], a[2], a[3], a[4], a[5]),
                     () -> attention(a[0], a[1], a[2], a[3], a[4], a[5]));
         }
+        guard("attention_batched + kv_append (3 sequences) == rv_attention each", this::attentionBatched);
         guard("rmsnorm rows=5 dim=4097", () -> rmsnorm(5, 4097, false));
         guard("rmsnorm+1 rows=3 dim=640", () -> rmsnorm(3, 640, true));
         guard("layernorm rows=4 dim=1000", () -> layernorm(4, 1000));
@@ -259,6 +260,90 @@ public final class CudaSelfCheck {
         double err = maxAbs(got, want);
         add(new Result(String.format("attention t=%d start=%d h=%d kv=%d d=%d w=%d", tokens, start, nHeads, nKv, headDim, window),
                 err, 1e-5, err <= 1e-5));
+    }
+
+    // three sequences (prefill of 4 after 3 cached, decode of 1 after 9, prefill of 6) in one batched launch:
+    // each row bit-identical to rv_attention on its own sequence; kv_append must place k/v where they belong
+    private void attentionBatched() {
+        int nHeads = 8;
+        int nKv = 2;
+        int headDim = 64;
+        int kvDim = nKv * headDim;
+        int qDim = nHeads * headDim;
+        int[] starts = {3, 9, 0};
+        int[] ns = {4, 1, 6};
+        int rows = 0;
+        int stride = 0;
+        for (int s = 0; s < 3; s++) {
+            rows += ns[s];
+            stride = Math.max(stride, starts[s] + ns[s]);
+        }
+        float scale = 0.125f;
+        float[] q = randoms(rows * qDim, 1f);
+        float[] kNew = randoms(rows * kvDim, 1f);
+        float[] vNew = randoms(rows * kvDim, 1f);
+        float[][] kc = new float[3][];
+        float[][] vc = new float[3][];
+        int[] seq = new int[rows];
+        int[] pos = new int[rows];
+        int r = 0;
+        for (int s = 0; s < 3; s++) {
+            kc[s] = randoms((starts[s] + ns[s]) * kvDim, 1f);
+            vc[s] = randoms((starts[s] + ns[s]) * kvDim, 1f);
+            for (int t = 0; t < ns[s]; t++, r++) {
+                seq[r] = s;
+                pos[r] = starts[s] + t;
+                System.arraycopy(kNew, r * kvDim, kc[s], pos[r] * kvDim, kvDim);
+                System.arraycopy(vNew, r * kvDim, vc[s], pos[r] * kvDim, kvDim);
+            }
+        }
+        float[] want = new float[rows * qDim];
+        r = 0;
+        for (int s = 0; s < 3; s++) {
+            float[] qs = java.util.Arrays.copyOfRange(q, r * qDim, (r + ns[s]) * qDim);
+            float[] o = new float[qs.length];
+            be.attention(qs, 0, ns[s], starts[s], kc[s], vc[s], nHeads, nKv, headDim, 0, scale, o, 0, null);
+            System.arraycopy(o, 0, want, r * qDim, o.length);
+            r += ns[s];
+        }
+        DeviceBuffer[] dk = new DeviceBuffer[3];
+        DeviceBuffer[] dv = new DeviceBuffer[3];
+        try (DeviceBuffer dq = DeviceBuffer.of("q", q); DeviceBuffer dkn = DeviceBuffer.of("k", kNew);
+             DeviceBuffer dvn = DeviceBuffer.of("v", vNew); DeviceBuffer ds = DeviceBuffer.of("seq", seq);
+             DeviceBuffer dp = DeviceBuffer.of("pos", pos); DeviceBuffer out = DeviceBuffer.allocate("out", 4L * rows * qDim);
+             DeviceBuffer scratch = DeviceBuffer.allocate("scratch", 4L * rows * nHeads * stride);
+             DeviceBuffer tab = DeviceBuffer.allocate("table", 8L * 6)) {
+            long[] addr = new long[6];
+            for (int s = 0; s < 3; s++) {
+                float[] kOld = kc[s].clone();
+                float[] vOld = vc[s].clone();
+                java.util.Arrays.fill(kOld, starts[s] * kvDim, kOld.length, Float.NaN); // kv_append must fill these
+                java.util.Arrays.fill(vOld, starts[s] * kvDim, vOld.length, Float.NaN);
+                dk[s] = DeviceBuffer.of("kc" + s, kOld);
+                dv[s] = DeviceBuffer.of("vc" + s, vOld);
+                addr[s] = dk[s].address();
+                addr[3 + s] = dv[s].address();
+            }
+            JCudaDriver.cuMemcpyHtoD(tab.ptr(), Pointer.to(addr), 8L * addr.length);
+            be.kernels().kvAppend(dkn.ptr(), dvn.ptr(), rows, kvDim, ds.ptr(), dp.ptr(), tab.ptr(), tab.at(24));
+            be.kernels().attentionBatched(dq.ptr(), rows, ds.ptr(), dp.ptr(), tab.ptr(), tab.at(24), nHeads, nKv, headDim, 0,
+                    scale, out.ptr(), scratch.ptr(), stride);
+            float[] got = download(out, rows * qDim);
+            boolean same = true;
+            for (int i = 0; i < got.length; i++) {
+                same &= Float.floatToRawIntBits(got[i]) == Float.floatToRawIntBits(want[i]);
+            }
+            add(new Result("attention_batched + kv_append (3 sequences) == rv_attention each (bitwise)", maxAbs(got, want), 0, same));
+        } finally {
+            for (int s = 0; s < 3; s++) {
+                if (dk[s] != null) {
+                    dk[s].close();
+                }
+                if (dv[s] != null) {
+                    dv[s].close();
+                }
+            }
+        }
     }
 
     private static double maxAbs(float[] a, float[] b) {

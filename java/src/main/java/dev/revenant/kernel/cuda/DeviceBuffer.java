@@ -93,6 +93,30 @@ public final class DeviceBuffer implements AutoCloseable {
         return bytes;
     }
 
+    private static final java.lang.reflect.Method NATIVE_POINTER;
+
+    static {
+        try {
+            NATIVE_POINTER = jcuda.NativePointerObject.class.getDeclaredMethod("getNativePointer");
+            NATIVE_POINTER.setAccessible(true);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /**
+     * The device address (for kernels that read tables of addresses). JCuda keeps it behind a protected
+     * accessor; this buffer's pointer has no byte offset, so the address is the allocation's.
+     */
+    public long address() {
+        check();
+        try {
+            return (long) NATIVE_POINTER.invoke(ptr);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("cuda: cannot read the device address of " + what, e);
+        }
+    }
+
     public void upload(float[] src, int from, int count) {
         check();
         if (4L * count > bytes) {
