@@ -82,4 +82,15 @@ public final class Settings {
         }
         return p;
     }
+
+    /**
+     * True when the CUDA forward pass runs attention for all sequences in one launch
+     * ({@code rv_attention_batched}) instead of one launch per sequence: {@code -Drevenant.cuda.batchedAttention=true}
+     * or {@code REVENANT_CUDA_BATCHED_ATTENTION=1}. Off until it has passed `revenant cuda check` on a GPU.
+     */
+    public static boolean cudaBatchedAttention() {
+        String p = Optional.ofNullable(System.getProperty("revenant.cuda.batchedAttention"))
+                .orElse(System.getenv("REVENANT_CUDA_BATCHED_ATTENTION"));
+        return p != null && (p.equals("1") || p.equalsIgnoreCase("true"));
+    }
 }

@@ -268,6 +268,7 @@ final class CudaForward {
     }
 
     private int stride; // the longest sequence after this run: scores per (row, head) in attention's scratch
+    private final boolean batchedAttention = dev.revenant.Settings.cudaBatchedAttention();
 
     // each row's sequence and position, and every layer's cache addresses per sequence (one upload per run)
     private void attentionTables(List<KvCache> caches, int[] rowStart) {
@@ -287,10 +288,13 @@ final class CudaForward {
                 seq[rowStart[s] + t] = s;
                 pos[rowStart[s] + t] = start + t;
             }
-            for (int l = 0; l < layers.length; l++) {
+            for (int l = 0; batchedAttention && l < layers.length; l++) {
                 tab[l * b + s] = d.k[l].address();
                 tab[(layers.length + l) * b + s] = d.v[l].address();
             }
+        }
+        if (!batchedAttention) {
+            return;
         }
         upload(buf("rowseq", rows), seq);
         upload(buf("rowpos", rows), pos);
@@ -326,16 +330,30 @@ final class CudaForward {
         kk.rope(k, rows, c.numKvHeads(), c.headDim(), half, cos, sin);
         float scale = (float) (1.0 / Math.sqrt(c.headDim()));
         int window = c.slidingLayer(l) ? c.slidingWindow() : 0;
-        int b = caches.size();
-        CUdeviceptr tab = buf("kvtable", 2L * layers.length * b * 2); // longs: 2 floats each
-        CUdeviceptr kTab = tab.withByteOffset(8L * l * b);
-        CUdeviceptr vTab = tab.withByteOffset(8L * (layers.length + l) * b);
-        CUdeviceptr rowSeq = buf("rowseq", rows);
-        CUdeviceptr rowPos = buf("rowpos", rows);
-        kk.kvAppend(k, v, rows, kvDim, rowSeq, rowPos, kTab, vTab);
-        CUdeviceptr scratch = buf("scores", (long) rows * c.numHeads() * stride);
-        kk.attentionBatched(q, rows, rowSeq, rowPos, kTab, vTab, c.numHeads(), c.numKvHeads(), c.headDim(), window, scale,
-                att, scratch, stride);
+        if (batchedAttention) {
+            int b = caches.size();
+            CUdeviceptr tab = buf("kvtable", 2L * layers.length * b * 2); // longs: 2 floats each
+            CUdeviceptr kTab = tab.withByteOffset(8L * l * b);
+            CUdeviceptr vTab = tab.withByteOffset(8L * (layers.length + l) * b);
+            CUdeviceptr rowSeq = buf("rowseq", rows);
+            CUdeviceptr rowPos = buf("rowpos", rows);
+            kk.kvAppend(k, v, rows, kvDim, rowSeq, rowPos, kTab, vTab);
+            CUdeviceptr scratch = buf("scores", (long) rows * c.numHeads() * stride);
+            kk.attentionBatched(q, rows, rowSeq, rowPos, kTab, vTab, c.numHeads(), c.numKvHeads(), c.headDim(), window, scale,
+                    att, scratch, stride);
+        } else {
+            for (int s = 0; s < caches.size(); s++) { // per sequence: its k/v rows into its cache, then its attention
+                KvCache cache = caches.get(s);
+                int start = cache.length();
+                int n = rowStart[s + 1] - rowStart[s];
+                DeviceKv d = kv.get(cache);
+                DeviceBuffer.copy(d.k[l].at(4L * start * kvDim), at(k, (long) rowStart[s] * kvDim), 4L * n * kvDim);
+                DeviceBuffer.copy(d.v[l].at(4L * start * kvDim), at(v, (long) rowStart[s] * kvDim), 4L * n * kvDim);
+                CUdeviceptr scratch = buf("scores", (long) n * c.numHeads() * (start + n));
+                kk.attention(at(q, (long) rowStart[s] * qDim), n, start, d.k[l].ptr(), d.v[l].ptr(), c.numHeads(),
+                        c.numKvHeads(), c.headDim(), window, scale, at(att, (long) rowStart[s] * qDim), scratch);
+            }
+        }
         lw.o().w().matmul(kk, att, rows, p(lw.o().bias()), o, tc);
         if (c.family() == Family.PHI) {
             CUdeviceptr g = mlp(lw, rows);

@@ -45,8 +45,12 @@ public final class CudaBench {
         return results;
     }
 
-    /** Median milliseconds of {@code iters} timed runs of {@code op} after {@code warm} untimed ones. */
-    static double medianMs(int warm, int iters, Runnable op) {
+    /**
+     * Median milliseconds per op: each of {@code iters} samples times {@code reps} back-to-back runs of
+     * {@code op} between two events (so launch gaps of the host do not count as kernel time), after
+     * {@code warm} untimed runs.
+     */
+    static double medianMs(int warm, int iters, int reps, Runnable op) {
         for (int i = 0; i < warm; i++) {
             op.run();
         }
@@ -58,11 +62,13 @@ public final class CudaBench {
         float[] ms = new float[1];
         for (int i = 0; i < iters; i++) {
             cuEventRecord(a, null);
-            op.run();
+            for (int r = 0; r < reps; r++) {
+                op.run();
+            }
             cuEventRecord(b, null);
             cuEventSynchronize(b);
             cuEventElapsedTime(ms, a, b);
-            t[i] = ms[0];
+            t[i] = ms[0] / reps;
         }
         cuEventDestroy(a);
         cuEventDestroy(b);
@@ -75,7 +81,7 @@ public final class CudaBench {
         long n = 1L << 30;
         try (DeviceBuffer a = DeviceBuffer.allocate("copy source", n); DeviceBuffer b = DeviceBuffer.allocate("copy target", n)) {
             a.zero();
-            double ms = medianMs(3, 20, () -> DeviceBuffer.copy(b.ptr(), a.ptr(), n));
+            double ms = medianMs(3, 20, 1, () -> DeviceBuffer.copy(b.ptr(), a.ptr(), n));
             double gbs = 2.0 * n / (ms * 1e-3) / 1e9;
             log.printf("bench copy 1 GiB d2d: %.3f ms, %.0f GB/s (read + write)%n", ms, gbs);
             results.put("copy_gbs", gbs);
@@ -109,8 +115,8 @@ public final class CudaBench {
                             copies.add(DeviceWeight.copyOf(first));
                         }
                         int[] next = {0};
-                        int iters = 50;
-                        double ms = medianMs(count, iters, () -> {
+                        int iters = 30;
+                        double ms = medianMs(count, iters, copies.size(), () -> {
                             DeviceWeight w = copies.get(next[0]++ % copies.size());
                             w.matmul(be.kernels(), in.ptr(), 1, null, out.ptr(), tensor);
                         });
@@ -164,7 +170,7 @@ public final class CudaBench {
                         x[i] = (float) rnd.nextGaussian();
                     }
                     try (DeviceBuffer in = DeviceBuffer.of("x", x); DeviceBuffer out = DeviceBuffer.allocate("y", 4L * m * n)) {
-                        double t = medianMs(3, 20, () -> w.matmul(be.kernels(), in.ptr(), m, null, out.ptr(), true));
+                        double t = medianMs(3, 20, m <= 128 ? 10 : 3, () -> w.matmul(be.kernels(), in.ptr(), m, null, out.ptr(), true));
                         double tflops = 2.0 * m * n * k / (t * 1e-3) / 1e12;
                         String key = "gemm_tc " + precision + " M=" + m + " " + n + "x" + k;
                         log.printf("bench %-36s %9.1f us  %6.1f TFLOP/s%n", key, t * 1e3, tflops);

@@ -13,10 +13,21 @@ import jcuda.driver.CUfunction;
  * read results back (the synchronous copies do).
  */
 public final class CudaKernels {
-    /** gemm_tc.cu's tile (RV_TC_BM × RV_TC_BN outputs per block) and threads per block. */
-    static final int TC_BM = 64;
-    static final int TC_BN = 64;
-    static final int TC_THREADS = 128;
+    /**
+     * gemm_tc.cu's launch rule (ABI.md): up to {@code TC_SMALL_ROWS} rows, 128 threads and 16 × 32 tiles;
+     * more rows, 256 threads and 64 × 128 tiles. The kernel picks the same tile from {@code rows}.
+     */
+    static final int TC_SMALL_ROWS = 32;
+
+    /** matmul.cu's launch (ABI.md): 128 threads, 16 output columns × up to 16 rows per block. */
+    static final int MM_THREADS = 128;
+    static final int MM_COLS = 16;
+    static final int MM_ROWS = 16;
+
+    /** {block, gridX, gridY} of a tensor-core GEMM launch. */
+    static int[] tcGeometry(int rows, int n) {
+        return rows <= TC_SMALL_ROWS ? new int[] {128, ceil(n, 32), ceil(rows, 16)} : new int[] {256, ceil(n, 128), ceil(rows, 64)};
+    }
 
     /** Argument of a nullable pointer that is absent. */
     static final CUdeviceptr NULL = new CUdeviceptr();
@@ -67,34 +78,35 @@ public final class CudaKernels {
             case BF16 -> "rv_matmul_bf16";
             case F16 -> "rv_matmul_f16";
         };
-        launch("matmul", k, ceil(w.n(), 8), ceil(rows, 8), 256, x, rows, w.k(), w.data().ptr(), bias, out, w.n());
+        launch("matmul", k, ceil(w.n(), MM_COLS), ceil(rows, MM_ROWS), MM_THREADS, x, rows, w.k(), w.data().ptr(), bias, out, w.n());
     }
 
     public void matmulInt4(DeviceWeight.Int4 w, CUdeviceptr x, int rows, CUdeviceptr bias, CUdeviceptr out) {
-        launch("matmul", "rv_matmul_int4", ceil(w.n(), 8), ceil(rows, 8), 256, x, rows, w.k(), w.q().ptr(), w.scale().ptr(),
+        launch("matmul", "rv_matmul_int4", ceil(w.n(), MM_COLS), ceil(rows, MM_ROWS), MM_THREADS, x, rows, w.k(), w.q().ptr(), w.scale().ptr(),
                 w.zero().ptr(), w.groupSize(), bias, out, w.n());
     }
 
     public void matmulU8(DeviceWeight.U8 w, CUdeviceptr x, int rows, CUdeviceptr bias, CUdeviceptr out) {
-        launch("matmul", "rv_matmul_u8", ceil(w.n(), 8), ceil(rows, 8), 256, x, rows, w.k(), w.q().ptr(), w.scale().ptr(),
+        launch("matmul", "rv_matmul_u8", ceil(w.n(), MM_COLS), ceil(rows, MM_ROWS), MM_THREADS, x, rows, w.k(), w.q().ptr(), w.scale().ptr(),
                 w.zero().ptr(), w.groupSize(), bias, out, w.n());
     }
 
     public void matmulNf4(DeviceWeight.Nf4 w, CUdeviceptr x, int rows, CUdeviceptr bias, CUdeviceptr out) {
-        launch("matmul", "rv_matmul_nf4", ceil(w.n(), 8), ceil(rows, 8), 256, x, rows, w.k(), w.packed().ptr(),
+        launch("matmul", "rv_matmul_nf4", ceil(w.n(), MM_COLS), ceil(rows, MM_ROWS), MM_THREADS, x, rows, w.k(), w.packed().ptr(),
                 w.absmax().ptr(), w.lut().ptr(), bias, out, w.n());
     }
 
     // ---- gemm_tc.cu: the same products on tensor cores, activations rounded to bf16 ----
 
     public void gemmBf16(DeviceWeight.Dense w, CUdeviceptr x, int rows, CUdeviceptr bias, CUdeviceptr out) {
-        launch("gemm_tc", "rv_gemm_bf16_tc", ceil(w.n(), TC_BN), ceil(rows, TC_BM), TC_THREADS, x, rows, w.k(),
-                w.data().ptr(), bias, out, w.n());
+        int[] g = tcGeometry(rows, w.n());
+        launch("gemm_tc", "rv_gemm_bf16_tc", g[1], g[2], g[0], x, rows, w.k(), w.data().ptr(), bias, out, w.n());
     }
 
     public void gemmInt4(DeviceWeight.Int4 w, CUdeviceptr x, int rows, CUdeviceptr bias, CUdeviceptr out) {
-        launch("gemm_tc", "rv_gemm_int4_tc", ceil(w.n(), TC_BN), ceil(rows, TC_BM), TC_THREADS, x, rows, w.k(),
-                w.q().ptr(), w.scale().ptr(), w.zero().ptr(), w.groupSize(), bias, out, w.n());
+        int[] g = tcGeometry(rows, w.n());
+        launch("gemm_tc", "rv_gemm_int4_tc", g[1], g[2], g[0], x, rows, w.k(), w.q().ptr(), w.scale().ptr(), w.zero().ptr(),
+                w.groupSize(), bias, out, w.n());
     }
 
     // ---- norm.cu, rope.cu, attention.cu, elementwise.cu, logits.cu ----
