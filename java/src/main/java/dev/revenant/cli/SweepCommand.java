@@ -145,28 +145,77 @@ final class SweepCommand implements Callable<Integer> {
     private static int run(SweepPlan plan) throws Exception {
         plan.checkInputs();
         int total = plan.models().size() * plan.precisions().size();
+        CellProgress progress = new CellProgress(total);
         Sweep.Result r;
-        try (ProgressBar bar = EvalCommand.bar("sweep", total)) {
-            bar.setExtraMessage(" cells");
-            r = Sweep.run(plan, new Sweep.Listener() {
-                @Override
-                public void cellFinished(Journal.Entry e, boolean reused) {
-                    bar.step();
-                    String line = reused ? String.format(Locale.ROOT, "cell %s (journaled, reused)", e.key())
-                            : String.format(Locale.ROOT, "cell %s done in %.1f s: %s", e.key(), e.seconds(),
-                                    EvalRun.describe(e.summary()));
-                    log(line);
-                }
-
-                @Override
-                public void log(String line) {
-                    System.err.println();
-                    System.err.println(line);
-                }
-            });
+        try (progress) {
+            r = Sweep.run(plan, progress);
         }
         System.out.printf(Locale.ROOT, "%d cells: %d computed, %d from the journal%n", r.cells().size(), r.computed(), r.reused());
         System.out.println("wrote " + plan.out().resolve("results.json") + ", results.csv, table.md, reemergence.csv, report.html, charts" + (java.nio.file.Files.exists(plan.out().resolve("buckets.csv")) ? ", buckets.csv" : ""));
         return 0;
+    }
+
+    /**
+     * The sweep's progress on stderr: one bar per cell ("cell 3/18 target/nf4": items done of the cell's items,
+     * items/s, elapsed / ETA, and the cell's tokens/s through the forward pass), a log line per finished cell.
+     */
+    static final class CellProgress implements Sweep.Listener, AutoCloseable {
+        private final int total;
+        private int finished;
+        private ProgressBar bar;
+        private long tokens0;
+        private long t0;
+
+        CellProgress(int total) {
+            this.total = total;
+        }
+
+        @Override
+        public void cellStarted(String model, String precision, int items) {
+            closeBar();
+            bar = EvalCommand.bar(String.format(Locale.ROOT, "cell %d/%d %s/%s", finished + 1, total, model, precision), items);
+            tokens0 = dev.revenant.engine.Forward.tokensRun();
+            t0 = System.nanoTime();
+        }
+
+        @Override
+        public void items(int n) {
+            if (bar == null) {
+                return;
+            }
+            bar.stepBy(n);
+            double s = (System.nanoTime() - t0) / 1e9;
+            long tok = dev.revenant.engine.Forward.tokensRun() - tokens0;
+            bar.setExtraMessage(String.format(Locale.ROOT, " %.0f tokens/s", s > 0 ? tok / s : 0.0));
+        }
+
+        @Override
+        public void cellFinished(Journal.Entry e, boolean reused) {
+            closeBar();
+            finished++;
+            log(reused ? String.format(Locale.ROOT, "cell %d/%d %s (journaled, reused)", finished, total, e.key())
+                    : String.format(Locale.ROOT, "cell %d/%d %s done in %.1f s: %s", finished, total, e.key(), e.seconds(),
+                            EvalRun.describe(e.summary())));
+        }
+
+        @Override
+        public void log(String line) {
+            if (bar != null) {
+                System.err.println();
+            }
+            System.err.println(line);
+        }
+
+        private void closeBar() {
+            if (bar != null) {
+                bar.close();
+                bar = null;
+            }
+        }
+
+        @Override
+        public void close() {
+            closeBar();
+        }
     }
 }

@@ -22,6 +22,8 @@ public final class Forward {
         void hidden(int index, int seq, float[] x, int offset, int rows, int dim);
     }
 
+    private static final java.util.concurrent.atomic.LongAdder TOKENS = new java.util.concurrent.atomic.LongAdder();
+
     private final Model model;
     private final ModelConfig c;
     private final Weights w;
@@ -38,6 +40,17 @@ public final class Forward {
         this.ws = new Workspace(c);
         Backend base = be instanceof dev.revenant.kernel.PackedRouter pr ? pr.delegate() : be;
         this.gpu = base instanceof dev.revenant.kernel.cuda.CudaBackend cb ? CudaForward.of(model, cb) : null;
+    }
+
+    /** Tokens run through any forward pass in this process so far (progress displays derive tokens/s from it). */
+    public static long tokensRun() {
+        return TOKENS.sum();
+    }
+
+    static void countTokens(List<int[]> seqs) {
+        for (int[] t : seqs) {
+            TOKENS.add(t.length);
+        }
     }
 
     /** True when this pass runs on the GPU (the model was loaded with the cuda backend). */
@@ -63,6 +76,9 @@ public final class Forward {
     public float[][] run(List<KvCache> caches, List<int[]> tokens, boolean allPositions) {
         if (caches.size() != tokens.size()) {
             throw new IllegalArgumentException(caches.size() + " caches for " + tokens.size() + " sequences");
+        }
+        for (int[] t : tokens) {
+            TOKENS.add(t.length);
         }
         if (gpu != null) {
             return gpu.run(caches, tokens, allPositions, tap);

@@ -26,6 +26,7 @@ public final class Scorer {
         }
         Forward f = new Forward(model);
         if (f.onDevice()) {
+            Forward.countTokens(seqs);
             return f.deviceLogProbs(seqs);
         }
         float[][] logits = f.run(caches, seqs, true);

@@ -20,7 +20,9 @@ import org.knowm.xchart.style.Styler;
  * PNG charts of a sweep, drawn with XChart into memory (no window is opened, so no display is needed):
  * {@code metric_<metric>.png} per metric that was run (x = precision in sweep order, y = metric ×100, one
  * line per model) and {@code recovery.png} (grouped bars of VerbMem and KnowMem-forget retention per
- * unlearned model × precision). A chart that would be empty is not drawn; the reason is kept for the HTML.
+ * unlearned model × precision) and, with same-bucket diagnostics, {@code buckets.png} (the same-bucket fraction
+ * per decoder layer, one line per unlearned model × precision). A chart that would be empty is not drawn; the
+ * reason is kept for the HTML.
  */
 public final class Charts {
     public static final int WIDTH = 900;
@@ -54,7 +56,13 @@ public final class Charts {
     /** Renders the charts and writes each atomically into {@code out}; stale files of skipped charts are removed. */
     public static Result write(Path out, Map<String, Object> manifest, List<String> precisions, List<CellRow> cells)
             throws IOException {
-        Result r = render(manifest, precisions, cells);
+        return write(out, manifest, precisions, cells, null);
+    }
+
+    /** As {@link #write(Path, Map, List, List)}, plus {@code buckets.png} when {@code buckets} is not null. */
+    public static Result write(Path out, Map<String, Object> manifest, List<String> precisions, List<CellRow> cells,
+                               SameBucket.Data buckets) throws IOException {
+        Result r = render(manifest, precisions, cells, buckets);
         for (Chart c : r.charts()) {
             Reports.atomicWrite(out.resolve(c.file()), c.png());
         }
@@ -67,6 +75,12 @@ public final class Charts {
     /** Renders the charts in memory. */
     public static Result render(Map<String, Object> manifest, List<String> precisions, List<CellRow> cells)
             throws IOException {
+        return render(manifest, precisions, cells, null);
+    }
+
+    /** Renders the charts in memory, {@code buckets.png} too when {@code buckets} is not null. */
+    public static Result render(Map<String, Object> manifest, List<String> precisions, List<CellRow> cells,
+                                SameBucket.Data buckets) throws IOException {
         List<Chart> charts = new ArrayList<>();
         List<Skipped> skipped = new ArrayList<>();
         Object listed = manifest == null ? null : manifest.get("metrics");
@@ -92,7 +106,71 @@ public final class Charts {
         } else {
             charts.add(new Chart("recovery.png", chart.getTitle(), BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG)));
         }
+        if (buckets != null) {
+            CategoryChart b = bucketChart(buckets);
+            if (b == null) {
+                skipped.add(new Skipped("buckets.png", "no same-bucket chart: no decoder weight differs between an unlearned "
+                        + "model and the target at any quantized precision"));
+            } else {
+                charts.add(new Chart("buckets.png", b.getTitle(), BitmapEncoder.getBitmapBytes(b, BitmapEncoder.BitmapFormat.PNG)));
+            }
+        }
         return new Result(charts, skipped);
+    }
+
+    /**
+     * Per decoder layer (x), the same-bucket fraction (%) of the weights unlearning changed in that layer's
+     * Linear tensors together (Σ same / Σ changed), one line per unlearned model × precision; null when no
+     * layer has a changed weight.
+     */
+    static CategoryChart bucketChart(SameBucket.Data d) {
+        BucketSeries bs = bucketSeries(d);
+        CategoryChart chart = base("Same bucket: unlearning-changed weights that quantize to the target's value",
+                "Decoder layer", "Same-bucket fraction (%)");
+        chart.getStyler().setDefaultSeriesRenderStyle(CategorySeries.CategorySeriesRenderStyle.Line);
+        chart.getStyler().setMarkerSize(6);
+        chart.getStyler().setOverlapped(true);
+        if (bs.series().size() > 4) { // a horizontal legend under the plot would run off the image
+            chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE);
+            chart.getStyler().setLegendLayout(Styler.LegendLayout.Vertical);
+        }
+        int drawn = 0;
+        for (Map.Entry<String, List<Double>> e : bs.series().entrySet()) {
+            if (e.getValue().stream().anyMatch(java.util.Objects::nonNull)) {
+                chart.addSeries(e.getKey(), bs.layers(), e.getValue());
+                drawn++;
+            }
+        }
+        return drawn == 0 ? null : chart;
+    }
+
+    /** The per-layer points of buckets.png: x = layer labels; per "model @ precision", % per layer (null: none changed). */
+    record BucketSeries(List<String> layers, Map<String, List<Double>> series) {
+    }
+
+    static BucketSeries bucketSeries(SameBucket.Data d) {
+        java.util.TreeSet<Integer> layers = new java.util.TreeSet<>();
+        Map<String, Map<Integer, long[]>> acc = new java.util.LinkedHashMap<>();
+        for (SameBucket.Row r : d.rows()) {
+            if (r.layer() < 0) {
+                continue;
+            }
+            layers.add(r.layer());
+            long[] a = acc.computeIfAbsent(r.model() + " @ " + r.precision(), k -> new java.util.HashMap<>())
+                    .computeIfAbsent(r.layer(), k -> new long[2]);
+            a[0] += r.changed();
+            a[1] += r.sameBucket();
+        }
+        Map<String, List<Double>> series = new java.util.LinkedHashMap<>();
+        for (Map.Entry<String, Map<Integer, long[]>> e : acc.entrySet()) {
+            List<Double> ys = new ArrayList<>();
+            for (int l : layers) {
+                long[] v = e.getValue().get(l);
+                ys.add(v != null && v[0] > 0 ? 100.0 * v[1] / v[0] : null);
+            }
+            series.put(e.getKey(), ys);
+        }
+        return new BucketSeries(layers.stream().map(String::valueOf).toList(), series);
     }
 
     /** One line per model over the precisions; null when no model has a value. */

@@ -17,7 +17,8 @@ import java.util.Map;
 
 /**
  * The sweep's reports in {@code out}: {@code results.json} (manifest + every cell + recovery),
- * {@code results.csv} and {@code table.md} (the paper's Table 1 layout plus the recovery table).
+ * {@code results.csv} and {@code table.md} (the paper's Table 1 layout plus the recovery table), and, when given,
+ * the same-bucket, re-emergence and divergence parts.
  * Each file goes through a temporary sibling and an atomic move.
  */
 public final class Reports {
@@ -47,6 +48,17 @@ public final class Reports {
      */
     public static void write(Path out, Map<String, Object> manifest, List<String> precisions, List<CellRow> cells,
                              SameBucket.Data buckets, Reemergence.Data reemergence) throws IOException {
+        write(out, manifest, precisions, cells, buckets, reemergence, null);
+    }
+
+    /**
+     * As {@link #write(Path, Map, List, List, SameBucket.Data, Reemergence.Data)}, plus, when {@code divergence} is not
+     * null, {@code divergence.csv}, a {@code "divergence"} object in results.json and a section in table.md
+     * ({@link DivergenceReport}).
+     */
+    public static void write(Path out, Map<String, Object> manifest, List<String> precisions, List<CellRow> cells,
+                             SameBucket.Data buckets, Reemergence.Data reemergence, DivergenceReport.Data divergence)
+            throws IOException {
         List<Recovery.Row> rec = Recovery.rows(cells, precisions);
         if (buckets != null) {
             atomicWrite(out.resolve("buckets.csv"), SameBucket.csv(buckets.rows()));
@@ -54,9 +66,13 @@ public final class Reports {
         if (reemergence != null) {
             atomicWrite(out.resolve("reemergence.csv"), Reemergence.csv(reemergence.rows()));
         }
-        atomicWrite(out.resolve("results.json"), json(manifest, cells, rec, buckets, reemergence));
+        if (divergence != null) {
+            atomicWrite(out.resolve("divergence.csv"), DivergenceReport.csv(divergence.rows()));
+        }
+        atomicWrite(out.resolve("results.json"), json(manifest, cells, rec, buckets, reemergence, divergence));
         atomicWrite(out.resolve("results.csv"), csv(cells));
-        atomicWrite(out.resolve("table.md"), markdown(precisions, cells, rec));
+        atomicWrite(out.resolve("table.md"), markdown(precisions, cells, rec)
+                + (divergence == null ? "" : DivergenceReport.markdown(divergence)));
     }
 
     static String json(Map<String, Object> manifest, List<CellRow> cells, List<Recovery.Row> rec) throws IOException {
@@ -70,6 +86,11 @@ public final class Reports {
 
     static String json(Map<String, Object> manifest, List<CellRow> cells, List<Recovery.Row> rec, SameBucket.Data buckets,
                        Reemergence.Data reemergence) throws IOException {
+        return json(manifest, cells, rec, buckets, reemergence, null);
+    }
+
+    static String json(Map<String, Object> manifest, List<CellRow> cells, List<Recovery.Row> rec, SameBucket.Data buckets,
+                       Reemergence.Data reemergence, DivergenceReport.Data divergence) throws IOException {
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("manifest", manifest);
         List<Map<String, Object>> cs = new ArrayList<>();
@@ -105,6 +126,9 @@ public final class Reports {
         }
         if (reemergence != null) {
             root.put("reemergence", Reemergence.json(reemergence));
+        }
+        if (divergence != null) {
+            root.put("divergence", DivergenceReport.json(divergence));
         }
         return JSON.writeValueAsString(root) + "\n";
     }

@@ -40,6 +40,8 @@ import java.util.Set;
  * seed: 0                                         # optional, default 0
  * backend: auto                                   # optional, default auto
  * threads: 2                                      # optional, default the core count
+ * divergence_tokens: 2048                         # optional, default 2048; tokens per split of each cell's
+ *                                                 # divergence from the checkpoint as stored (0 = off)
  * </pre>
  * Relative {@code path} and {@code data} values resolve against the plan file's folder. The file is read token by
  * token with Jackson's YAML parser (no data binding), so every error names the file, the line and the field:
@@ -48,7 +50,7 @@ import java.util.Set;
  */
 public final class PlanFile {
     static final List<String> TOP_KEYS = List.of("models", "precisions", "data", "corpus", "auc_retrain", "metrics",
-            "preset", "batch", "limit", "seed", "backend", "threads");
+            "preset", "batch", "limit", "seed", "backend", "threads", "divergence_tokens");
     static final List<String> MODEL_KEYS = List.of("name", "path", "role");
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
 
@@ -183,10 +185,11 @@ public final class PlanFile {
         int limit = (int) integer(top, "limit", 0, 0);
         long seed = integer(top, "seed", 0, Long.MIN_VALUE);
         int threads = (int) integer(top, "threads", Settings.defaultThreads(), 1);
+        int divergenceTokens = (int) integer(top, "divergence_tokens", Divergence.DEFAULT_TOKEN_BUDGET, 0);
         String backend = top.containsKey("backend") ? string(top.get("backend"), "backend") : "auto";
         EvalOptions opt = new EvalOptions(metrics, corpus, preset, seed, limit, batch, 128, 32);
         try {
-            return new SweepPlan(models, precisions, data, opt, backend, threads, out);
+            return new SweepPlan(models, precisions, data, opt, backend, threads, out, divergenceTokens);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
         }

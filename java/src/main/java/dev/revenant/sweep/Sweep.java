@@ -9,6 +9,7 @@ import dev.revenant.kernel.Backends;
 import dev.revenant.quant.Precision;
 import dev.revenant.quant.QuantConfig;
 import dev.revenant.report.CellRow;
+import dev.revenant.report.DivergenceReport;
 import dev.revenant.report.HtmlReport;
 import dev.revenant.report.Reemergence;
 import dev.revenant.report.Reports;
@@ -184,8 +185,11 @@ public final class Sweep {
         // per-item re-emergence vs each model's first precision, from the cells' verbmem_f/knowmem_f logs
         Reemergence.Data reemergence = Reemergence.of(cells, plan.models().stream().map(ModelSpec::name).toList(),
                 precisionNames);
-        Reports.write(plan.out(), manifest, precisionNames, rows, buckets, reemergence);
-        HtmlReport.write(plan.out(), manifest, precisionNames, rows);
+        // per-cell divergence from the checkpoint as stored, from the cells' divergence.json (absent in older cells)
+        DivergenceReport.Data divergence = DivergenceReport.of(cells,
+                plan.models().stream().map(ModelSpec::name).toList(), precisionNames);
+        Reports.write(plan.out(), manifest, precisionNames, rows, buckets, reemergence, divergence);
+        HtmlReport.write(plan.out(), manifest, precisionNames, rows, new HtmlReport.Extras(buckets, reemergence, divergence));
         return new Result(rows, computed, reused);
     }
 
@@ -199,6 +203,18 @@ public final class Sweep {
         EvalRun.Summary s;
         try (Model model = Model.load(loadDir, be, loadAs)) {
             s = EvalRun.run(m.name(), model, tok, data, plan.options(), tmp, listener::items);
+            if (plan.divergenceTokens() > 0) {
+                // the reference is always the checkpoint as stored (m.dir()), not the quantized cache the cell loaded
+                long d0 = System.nanoTime();
+                Map<String, DivergenceReport.Stats> div = Divergence.write(tmp, model, m.dir(), be, tok, data,
+                        plan.options(), plan.divergenceTokens());
+                StringBuilder line = new StringBuilder("divergence of " + m.name() + " at " + p.name() + " from as stored:");
+                div.forEach((split, st) -> line.append(String.format(java.util.Locale.ROOT,
+                        " %s KL mean %.4g top-1 %.3f (%d positions);", split, st.klMean(), st.top1Agreement(),
+                        st.positions())));
+                listener.log(line.append(String.format(java.util.Locale.ROOT, " %.1f s",
+                        (System.nanoTime() - d0) / 1e9)).toString());
+            }
         }
         // a folder left by a crash between rename and journal append is not journaled: replace it
         deleteTree(dir);

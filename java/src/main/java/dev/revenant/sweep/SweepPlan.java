@@ -15,9 +15,17 @@ import java.util.Set;
 /**
  * What one {@code revenant sweep} evaluates: every model at every precision (a cell each), with one set of
  * evaluation options, on one backend. The first precision is the "full" one the reports compare against.
+ * {@code divergenceTokens} is the per-split token budget of each cell's divergence from the checkpoint as stored
+ * ({@link Divergence}; 0 = not measured).
  */
 public record SweepPlan(List<ModelSpec> models, List<Precision> precisions, Path data, EvalOptions options,
-                        String backend, int threads, Path out) {
+                        String backend, int threads, Path out, int divergenceTokens) {
+
+    /** A plan with the default divergence budget ({@link Divergence#DEFAULT_TOKEN_BUDGET}). */
+    public SweepPlan(List<ModelSpec> models, List<Precision> precisions, Path data, EvalOptions options,
+                     String backend, int threads, Path out) {
+        this(models, precisions, data, options, backend, threads, out, Divergence.DEFAULT_TOKEN_BUDGET);
+    }
 
     public SweepPlan {
         models = List.copyOf(models);
@@ -44,6 +52,9 @@ public record SweepPlan(List<ModelSpec> models, List<Precision> precisions, Path
             if (!ps.add(p.name())) {
                 throw new IllegalArgumentException("precision '" + p.name() + "' given twice");
             }
+        }
+        if (divergenceTokens < 0) {
+            throw new IllegalArgumentException("divergence_tokens must be ≥ 0, found " + divergenceTokens);
         }
         if (threads < 1) {
             throw new IllegalArgumentException("--threads must be ≥ 1, found " + threads);
@@ -120,6 +131,8 @@ public record SweepPlan(List<ModelSpec> models, List<Precision> precisions, Path
         return "metrics=" + String.join("+", EvalOptions.METRICS.stream().filter(options.metrics()::contains).toList())
                 + ";corpus=" + options.corpus().name() + ":" + new java.util.TreeMap<>(options.corpus().aucRetrain())
                 + ";preset=" + options.preset() + ";seed=" + options.seed() + ";limit=" + options.limit()
-                + ";maxnew=" + options.verbmemMaxNew() + "/" + options.knowmemMaxNew() + ";data=" + data;
+                + ";maxnew=" + options.verbmemMaxNew() + "/" + options.knowmemMaxNew() + ";data=" + data
+                + ";divergence=" + (divergenceTokens == 0 ? "off"
+                : "v" + Divergence.VERSION + "/" + divergenceTokens + "/" + Divergence.MAX_TEXT_TOKENS);
     }
 }

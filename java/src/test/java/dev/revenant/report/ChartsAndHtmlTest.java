@@ -162,4 +162,39 @@ class ChartsAndHtmlTest {
         }
         return n;
     }
+
+    @Test
+    void bucketChartPerLayerAndDiagnosticSectionsInTheHtml(@TempDir Path out) throws IOException {
+        // layer 0: 3 of 4 changed weights in the same bucket at nf4 (75%), layer 1: 1 of 4 (25%); int8: none changed in layer 1
+        List<SameBucket.Row> rows = List.of(
+                new SameBucket.Row(ODD, "nf4", "model.layers.0.self_attn.q_proj.weight", 0, 2, 2),
+                new SameBucket.Row(ODD, "nf4", "model.layers.0.mlp.up_proj.weight", 0, 2, 1),
+                new SameBucket.Row(ODD, "nf4", "model.layers.1.self_attn.q_proj.weight", 1, 4, 1),
+                new SameBucket.Row(ODD, "int8", "model.layers.0.self_attn.q_proj.weight", 0, 5, 5),
+                new SameBucket.Row(ODD, "int8", "model.layers.1.self_attn.q_proj.weight", 1, 0, 0));
+        SameBucket.Data buckets = new SameBucket.Data("target", rows, List.of());
+        assertNotNull(Charts.bucketChart(buckets));
+        Charts.BucketSeries bs = Charts.bucketSeries(buckets);
+        assertEquals(List.of("0", "1"), bs.layers());
+        List<Double> nf4 = bs.series().get(ODD + " @ nf4");
+        assertEquals(75.0, nf4.get(0), 1e-12);
+        assertEquals(25.0, nf4.get(1), 1e-12);
+        List<Double> int8 = bs.series().get(ODD + " @ int8");
+        assertEquals(100.0, int8.get(0), 1e-12);
+        assertEquals(null, int8.get(1), "no changed weight in layer 1: no point, not 0");
+
+        Reemergence.Data re = new Reemergence.Data(0.2, List.of(), List.of(new Reemergence.Summary(ODD, "nf4", "verbmem_f", 3, 10)));
+        HtmlReport.write(out, manifest(ALL), PRECISIONS, cells(), new HtmlReport.Extras(buckets, re, null));
+        BufferedImage img = ImageIO.read(out.resolve("buckets.png").toFile());
+        assertNotNull(img, "buckets.png is a readable PNG");
+        String html = Files.readString(out.resolve("report.html"));
+        assertTrue(html.contains("<h2>Same-bucket diagnostics</h2>"), html);
+        assertTrue(html.contains("<td class=\"n\">50.0%</td>"), "nf4 overall: 4 of 8 changed weights"); 
+        assertTrue(html.contains("<h2>Per-item re-emergence</h2>"), html);
+        assertTrue(html.contains(">buckets.png</figcaption>"), "the per-layer chart is embedded");
+
+        SameBucket.Data none = new SameBucket.Data("target", List.of(new SameBucket.Row(ODD, "nf4", "t", 0, 0, 0)), List.of());
+        Charts.Result r = Charts.render(Map.of(), PRECISIONS, cells(), none);
+        assertTrue(r.skipped().stream().anyMatch(sk -> sk.file().equals("buckets.png")), "nothing changed: no chart, with the reason");
+    }
 }
