@@ -1,5 +1,6 @@
 package dev.revenant.cli;
 
+import dev.revenant.quant.GgufWriter;
 import dev.revenant.quant.Precision;
 import dev.revenant.sweep.QuantCache;
 import java.nio.file.Files;
@@ -21,7 +22,10 @@ import picocli.CommandLine.Option;
                     + "columns (per row without -g), asymmetric unless -sym, round half to even (rtn-w8, rtn-w4-g128, "
                     + "rtn-w4-g128-sym, rtn-w3-g64, rtn-w2-g64)",
             "  q8_0 q4_0           GGUF blocks of 32 weights with an fp16 scale",
-            "  gptq-* awq-*        recognised; need calibration (not in this build)"})
+            "  gptq-* awq-*        recognised; need calibration (not in this build)",
+            "--format gguf writes one GGUF v3 file that llama.cpp loads instead: q8_0 or q4_0 only, llama/mistral models "
+                    + "with the byte-level tokenizer of `revenant synth` only; the decoder Linear weights become Q8_0/Q4_0 "
+                    + "blocks, embeddings, norms and lm_head F32."})
 final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "float model folder")
     Path model;
@@ -29,18 +33,23 @@ final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--precision", required = true, description = "a packed precision (see above)")
     String precision;
 
-    @Option(names = "--format", defaultValue = "revenant", description = "revenant (default); gguf, gptq and awq come later")
+    @Option(names = "--format", defaultValue = "revenant",
+            description = "revenant (default: packed safetensors checkpoint) or gguf (llama.cpp file; q8_0/q4_0)")
     String format;
 
-    @Option(names = "--out", required = true, description = "output folder")
+    @Option(names = "--out", required = true, description = "output folder; with --format gguf a file path ending "
+            + "in .gguf, or a folder that gets OUT/model-<precision>.gguf")
     Path out;
 
     @Override
     public Integer call() throws Exception {
-        if (!format.equals("revenant")) {
-            throw new IllegalArgumentException("--format " + format + ": not in this build yet; supported: revenant");
+        if (!format.equals("revenant") && !format.equals("gguf")) {
+            throw new IllegalArgumentException("--format " + format + ": not in this build yet; supported: revenant, gguf");
         }
         Precision p = Precision.parse(precision).requireAvailable();
+        if (format.equals("gguf")) {
+            return gguf(p);
+        }
         if (p.kind() == Precision.Kind.FLOAT) {
             throw new IllegalArgumentException("--precision " + p.name() + " is a float cast: pass it to any command as "
                     + "--precision instead of writing a copy");
@@ -52,6 +61,17 @@ final class QuantizeCommand implements Callable<Integer> {
         int quantized = QuantCache.writePacked(model, p, out);
         System.out.printf("quantized %d Linear layers of %s to %s (model.safetensors %,d bytes) -> %s (%.1f s)%n", quantized,
                 model, p.name(), Files.size(out.resolve("model.safetensors")), out, (System.nanoTime() - t0) / 1e9);
+        return 0;
+    }
+
+    private int gguf(Precision p) {
+        var type = GgufWriter.type(p);
+        Path file = out.getFileName() != null && out.getFileName().toString().endsWith(".gguf") ? out
+                : out.resolve("model-" + p.name() + ".gguf");
+        long t0 = System.nanoTime();
+        GgufWriter.Result r = GgufWriter.write(model, type, file);
+        System.out.printf("wrote GGUF v3 (%d tensors, %d Linear layers as %s, %,d bytes) of %s -> %s (%.1f s)%n", r.tensors(),
+                r.quantized(), p.name(), r.bytes(), model, r.file(), (System.nanoTime() - t0) / 1e9);
         return 0;
     }
 }

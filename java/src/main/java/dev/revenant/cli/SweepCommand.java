@@ -156,8 +156,9 @@ final class SweepCommand implements Callable<Integer> {
     }
 
     /**
-     * The sweep's progress on stderr: one bar per cell ("cell 3/18 target/nf4": items done of the cell's items,
-     * items/s, elapsed / ETA, and the cell's tokens/s through the forward pass), a log line per finished cell.
+     * The sweep's progress on stderr: one bar per cell ("cell 3/18, sweep ~0:04:10 left target/nf4": items done of
+     * the cell's items, items/s, the cell's elapsed / ETA and its tokens/s through the forward pass; the sweep's
+     * remaining time from the mean time of the cells computed so far), a log line per finished cell.
      */
     static final class CellProgress implements Sweep.Listener, AutoCloseable {
         private final int total;
@@ -173,7 +174,9 @@ final class SweepCommand implements Callable<Integer> {
         @Override
         public void cellStarted(String model, String precision, int items) {
             closeBar();
-            bar = EvalCommand.bar(String.format(Locale.ROOT, "cell %d/%d %s/%s", finished + 1, total, model, precision), items);
+            String eta = computed == 0 ? "" : String.format(Locale.ROOT, ", sweep ~%s left",
+                    duration(secondsComputed / computed * (total - finished)));
+            bar = EvalCommand.bar(String.format(Locale.ROOT, "cell %d/%d%s %s/%s", finished + 1, total, eta, model, precision), items);
             tokens0 = dev.revenant.engine.Forward.tokensRun();
             t0 = System.nanoTime();
         }
@@ -189,10 +192,22 @@ final class SweepCommand implements Callable<Integer> {
             bar.setExtraMessage(String.format(Locale.ROOT, " %.0f tokens/s", s > 0 ? tok / s : 0.0));
         }
 
+        private int computed;
+        private double secondsComputed;
+
+        private static String duration(double s) {
+            long t = Math.round(s);
+            return String.format(Locale.ROOT, "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60);
+        }
+
         @Override
         public void cellFinished(Journal.Entry e, boolean reused) {
             closeBar();
             finished++;
+            if (!reused) {
+                computed++;
+                secondsComputed += e.seconds();
+            }
             log(reused ? String.format(Locale.ROOT, "cell %d/%d %s (journaled, reused)", finished, total, e.key())
                     : String.format(Locale.ROOT, "cell %d/%d %s done in %.1f s: %s", finished, total, e.key(), e.seconds(),
                             EvalRun.describe(e.summary())));

@@ -15,7 +15,7 @@ final class Manifest {
     private Manifest() {
     }
 
-    static Map<String, Object> of(SweepPlan plan, String backend, Map<String, Map<String, Object>> identities,
+    static Map<String, Object> of(SweepPlan plan, String backend, String kernels, Map<String, Map<String, Object>> identities,
                                   String started, String ended) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("revenant_version", Settings.version());
@@ -23,6 +23,10 @@ final class Manifest {
         m.put("os_arch", dev.revenant.Settings.osArch());
         m.put("cpu", cpuModel());
         m.put("backend", backend);
+        m.put("backend_kernels", kernels);
+        if (backend.startsWith("cuda")) { // the GPU the cells ran on (the runtime is up: the backend was created)
+            m.put("gpu", dev.revenant.kernel.cuda.CudaRuntime.get().describe());
+        }
         m.put("threads", plan.threads());
         m.put("seed", plan.options().seed());
         m.put("preset", plan.options().preset());
@@ -33,6 +37,16 @@ final class Manifest {
         m.put("batch", plan.options().batch());
         m.put("data", plan.data().toString());
         m.put("precisions", plan.precisions().stream().map(Precision::name).toList());
+        List<Map<String, Object>> specs = new java.util.ArrayList<>();
+        for (Precision p : plan.precisions()) {
+            Map<String, Object> sp = new LinkedHashMap<>();
+            sp.put("name", p.name());
+            sp.put("kind", p.kind().name().toLowerCase(java.util.Locale.ROOT));
+            sp.put("applies_to", p.kind() == Precision.Kind.FLOAT ? "decoder Linear layers cast to " + p.floatType()
+                    : "decoder Linear layers quantized (embeddings, norms and lm_head as loaded)");
+            specs.add(sp);
+        }
+        m.put("precision_specs", specs);
         List<Map<String, Object>> models = new ArrayList<>();
         for (ModelSpec s : plan.models()) {
             Map<String, Object> mm = new LinkedHashMap<>();

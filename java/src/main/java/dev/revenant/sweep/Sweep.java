@@ -127,9 +127,11 @@ public final class Sweep {
         int computed = 0;
         int reused = 0;
         String backendName;
+        String backendKernels;
         try (Backend be = Backends.create(plan.backend(), plan.threads())) {
             backendName = be.name();
-            listener.log(Backends.describe(be));
+            backendKernels = Backends.describe(be);
+            listener.log(backendKernels);
             String evalKey = plan.evalKey() + ";backend=" + be.name();
             for (ModelSpec m : plan.models()) {
                 Tokenizer tok = null;
@@ -171,7 +173,8 @@ public final class Sweep {
                 }
             }
         }
-        Map<String, Object> manifest = Manifest.of(plan, backendName, manifestIds, started, Instant.now().toString());
+        Map<String, Object> manifest = Manifest.of(plan, backendName, backendKernels, manifestIds, started,
+                Instant.now().toString());
         List<String> precisionNames = plan.precisions().stream().map(Precision::name).toList();
         SameBucket.Data buckets = null;
         if (BucketDiagnostics.enabled) {
