@@ -111,8 +111,16 @@ final class EvalCommand implements Callable<Integer> {
     }
 
     static ProgressBar bar(String task, int total) {
+        return bar(task, total, -1);
+    }
+
+    /** A bar on stderr, as wide as the terminal; when stderr is no terminal (a log), {@code width} characters if > 0. */
+    static ProgressBar bar(String task, int total, int width) {
+        boolean terminal = System.console() != null && System.console().isTerminal(); // a terminal: its own width
+        me.tongfei.progressbar.ConsoleProgressBarConsumer out = width > 0 && !terminal
+                ? new me.tongfei.progressbar.ConsoleProgressBarConsumer(System.err, width)
+                : new me.tongfei.progressbar.ConsoleProgressBarConsumer(System.err);
         return new ProgressBarBuilder().setTaskName(task).setInitialMax(total).setStyle(ProgressBarStyle.ASCII)
-                .setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(System.err)).showSpeed().setUnit(" items", 1)
-                .build();
+                .setConsumer(out).showSpeed().setUnit(" items", 1).build();
     }
 }

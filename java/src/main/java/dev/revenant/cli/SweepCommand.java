@@ -176,7 +176,8 @@ final class SweepCommand implements Callable<Integer> {
             closeBar();
             String eta = computed == 0 ? "" : String.format(Locale.ROOT, ", sweep ~%s left",
                     duration(secondsComputed / computed * (total - finished)));
-            bar = EvalCommand.bar(String.format(Locale.ROOT, "cell %d/%d%s %s/%s", finished + 1, total, eta, model, precision), items);
+            // wide enough for the title, counts, elapsed/ETA, items/s and tokens/s (non-terminals default to 80)
+            bar = EvalCommand.bar(String.format(Locale.ROOT, "cell %d/%d%s %s/%s", finished + 1, total, eta, model, precision), items, 160);
             tokens0 = dev.revenant.engine.Forward.tokensRun();
             t0 = System.nanoTime();
         }
