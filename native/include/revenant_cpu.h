@@ -20,6 +20,19 @@
  *   4. out = s + bias[j] when bias is given.
  * BF16 weights are widened exactly (shift left 16); x is never rounded to bf16 (so no
  * vdpbf16ps: it rounds both operands to bf16).
+ *
+ * GGUF block matmuls (rv_matmul_q8_0_f32, rv_matmul_q4_0_f32): w is [n, k] as ggml blocks of 32
+ * along each row, k a multiple of 32 (else RV_EINVAL), read in place (no alignment required):
+ *   Q8_0 block, 34 bytes: fp16 d (LE), int8 q[32];            w = q * d
+ *   Q4_0 block, 18 bytes: fp16 d (LE), uint8 qs[16];          w = (q - 8) * d, element j < 16 is
+ *                                                             the low nibble of qs[j], j + 16 the high one
+ * Each w is exact in fp32 (at most 19 significant bits), so it equals the Java dequantize value
+ * (GgufBlocks). Fixed reduction order, the same for every ISA, rows value and [n0, n1) split:
+ *   1. 32 partial sums p[0..31], p[l] = fma(x[i], w[i], p[l]) for i = 32b + l, blocks b in order;
+ *   2. q[l] = p[l] + p[l+16] (l < 16), h8[l] = q[l] + q[l+8], h4[l] = h8[l] + h8[l+4],
+ *      h2[l] = h4[l] + h4[l+2], s = h2[0] + h2[1];
+ *   3. out = s + bias[j] when bias is given.
+ * (No int8 dot products: x is never quantized.)
  */
 #ifndef REVENANT_CPU_H
 #define REVENANT_CPU_H
@@ -56,6 +69,11 @@ int rv_matmul_f32_f32(const float *w, const float *bias, const float *x, int64_t
 int rv_matmul_bf16_f32(const uint16_t *w, const float *bias, const float *x, int64_t rows, int64_t k, int64_t n,
                        int64_t n0, int64_t n1, float *out);
 
+int rv_matmul_q8_0_f32(const uint8_t *w, const float *bias, const float *x, int64_t rows, int64_t k, int64_t n,
+                       int64_t n0, int64_t n1, float *out);
+int rv_matmul_q4_0_f32(const uint8_t *w, const float *bias, const float *x, int64_t rows, int64_t k, int64_t n,
+                       int64_t n0, int64_t n1, float *out);
+
 /* Per instruction set (tests and benchmarks call them directly; the avx2/avx512 ones return
  * RV_EISA on a CPU without the features). */
 int rv_matmul_f32_f32_generic(const float *w, const float *bias, const float *x, int64_t rows, int64_t k,
@@ -70,6 +88,16 @@ int rv_matmul_f32_f32_avx512(const float *w, const float *bias, const float *x, 
                              int64_t n, int64_t n0, int64_t n1, float *out);
 int rv_matmul_bf16_f32_avx512(const uint16_t *w, const float *bias, const float *x, int64_t rows, int64_t k,
                               int64_t n, int64_t n0, int64_t n1, float *out);
+
+#define RV_DECLARE_GGUF(SFX)                                                                                   \
+    int rv_matmul_q8_0_f32_##SFX(const uint8_t *w, const float *bias, const float *x, int64_t rows, int64_t k,  \
+                                 int64_t n, int64_t n0, int64_t n1, float *out);                                \
+    int rv_matmul_q4_0_f32_##SFX(const uint8_t *w, const float *bias, const float *x, int64_t rows, int64_t k,  \
+                                 int64_t n, int64_t n0, int64_t n1, float *out);
+RV_DECLARE_GGUF(generic)
+RV_DECLARE_GGUF(avx2)
+RV_DECLARE_GGUF(avx512)
+#undef RV_DECLARE_GGUF
 
 #ifdef __cplusplus
 }

@@ -45,4 +45,55 @@ static inline float rv_fold64(const float *p) {
     return h20 + h21;
 }
 
+#define RV_QK 32
+#define RV_Q8_0_BYTES 34
+#define RV_Q4_0_BYTES 18
+
+/* Arguments of the GGUF block matmuls: those of rv_check, and k a multiple of 32. */
+static inline int rv_check_gguf(const void *w, const void *x, const void *out, int64_t rows, int64_t k, int64_t n,
+                                int64_t n0, int64_t n1) {
+    int st = rv_check(w, x, out, rows, k, n, n0, n1);
+    return st != RV_OK ? st : (k % RV_QK != 0 ? RV_EINVAL : RV_OK);
+}
+
+/* IEEE fp16 (little-endian at p) to fp32, exact (Java's Float.float16ToFloat): the 15 magnitude
+ * bits shifted into an fp32 whose exponent is 112 too small, times 2^112 (exact, subnormals too);
+ * infinities and NaNs (payload kept) apart. */
+static inline float rv_f16(const uint8_t *p) {
+    uint32_t h = (uint32_t) p[0] | (uint32_t) p[1] << 8;
+    uint32_t sign = (h & 0x8000u) << 16;
+    uint32_t mag = h & 0x7fffu;
+    uint32_t u;
+    float f;
+    if (mag >= 0x7c00u) {
+        u = sign | 0x7f800000u | (mag & 0x3ffu) << 13;
+        memcpy(&f, &u, sizeof f);
+        return f;
+    }
+    u = mag << 13;
+    memcpy(&f, &u, sizeof f);
+    f *= 0x1p112f;
+    memcpy(&u, &f, sizeof u);
+    u |= sign;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* Step 2 of the GGUF order (revenant_cpu.h): the 32 partial sums to one. */
+static inline float rv_fold32(const float *p) {
+    float q[16], h8[8], h4[4];
+    for (int l = 0; l < 16; l++) {
+        q[l] = p[l] + p[l + 16];
+    }
+    for (int l = 0; l < 8; l++) {
+        h8[l] = q[l] + q[l + 8];
+    }
+    for (int l = 0; l < 4; l++) {
+        h4[l] = h8[l] + h8[l + 4];
+    }
+    float h20 = h4[0] + h4[2];
+    float h21 = h4[1] + h4[3];
+    return h20 + h21;
+}
+
 #endif

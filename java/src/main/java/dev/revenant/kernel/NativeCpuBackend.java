@@ -1,5 +1,6 @@
 package dev.revenant.kernel;
 
+import dev.revenant.quant.GgufPacked;
 import dev.revenant.quant.QuantizedWeight;
 import dev.revenant.tensor.DType;
 import dev.revenant.tensor.Tensor;
@@ -16,6 +17,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * computes columns [n0, n1) of every row. Each output element is computed whole by one call in the
  * order fixed by K (native/include/revenant_cpu.h), so neither the chunking, the thread count nor
  * the batch changes a bit; the generic, AVX2 and AVX-512 kernels even agree with each other.
+ *
+ * <p>matmulPacked with GGUF Q8_0/Q4_0 weights ({@link GgufPacked}): the same chunks and downcalls
+ * ({@code rv_matmul_q8_0_f32}, {@code rv_matmul_q4_0_f32}), which read the ggml blocks in place: the
+ * record's {@code byte[]} goes to C as a heap segment (the downcalls are critical with heap access, as
+ * for x and out), so the packed weights are neither copied nor held twice. Their order too is fixed
+ * by K alone (revenant_cpu.h). Other packed types go to the {@link VectorBackend}.
  *
  * <p>Delegated to an internal {@link VectorBackend} with the same thread count (its own pool;
  * idle helpers of either pool spin about 100 µs, then park): matmul with F16 weights (no C kernel
@@ -83,32 +90,62 @@ public final class NativeCpuBackend implements Backend {
         if (rows <= 0 || n == 0) {
             return;
         }
-        long rowBytes = Math.max(1, k * t.byteSize());
-        long chunk = Math.clamp(CHUNK_BYTES / rowBytes, 1, 1024);
-        chunk = Math.min(chunk, Math.max(1, (n + 4L * threads - 1) / (4L * threads))); // ≥ 4 chunks per worker
-        chunk = chunk >= 4 ? chunk & ~3L : chunk; // whole groups of 4 columns for the AVX-512 decode tile
+        long chunk = chunkColumns(Math.max(1, k * t.byteSize()), n);
         boolean cBias = bias != null && bias.dtype() == DType.F32 && bias.data().address() % 4 == 0;
         lock.lock();
         try {
-            job.set(w, cBias ? bias.data() : MemorySegment.NULL, cBias ? null : bias, x, rows, out, n, k, chunk);
-            try {
-                if (threads > 1 && (long) rows * n * k >= PARALLEL_MACS) {
-                    pool.run(job);
-                } else {
-                    job.columns(0, n); // one call: the hardware prefetcher keeps one stream going
-                }
-            } finally {
-                job.clear();
-            }
+            job.set(w.data(), t == DType.BF16 ? Kind.BF16 : Kind.F32, cBias ? bias.data() : MemorySegment.NULL,
+                    cBias ? null : bias, x, rows, out, n, k, chunk);
+            runJob(rows, n, k);
         } finally {
             lock.unlock();
         }
     }
 
-    /** Packed weights: the Vector API kernels of the internal {@link VectorBackend} (no C kernels yet). */
+    /** GGUF Q8_0/Q4_0: the C kernels on the blocks in place; other packed types: the internal {@link VectorBackend}. */
     @Override
     public void matmulPacked(QuantizedWeight w, Tensor bias, float[] x, int rows, float[] out) {
-        delegate.matmulPacked(w, bias, x, rows, out);
+        if (!(w instanceof GgufPacked g)) {
+            delegate.matmulPacked(w, bias, x, rows, out);
+            return;
+        }
+        PackedReference.check(w, bias, x, rows, out);
+        long n = g.rows();
+        long k = g.cols();
+        if (rows <= 0 || n == 0) {
+            return;
+        }
+        long rowBytes = Math.max(1, k / 32 * g.type().blockBytes());
+        long chunk = chunkColumns(rowBytes, n);
+        boolean cBias = bias != null && bias.dtype() == DType.F32 && bias.data().address() % 4 == 0;
+        lock.lock();
+        try {
+            job.set(MemorySegment.ofArray(g.blocks()), g.type() == GgufPacked.Type.Q8_0 ? Kind.Q8_0 : Kind.Q4_0,
+                    cBias ? bias.data() : MemorySegment.NULL, cBias ? null : bias, x, rows, out, n, k, chunk);
+            runJob(rows, n, k);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Columns per chunk: about {@link #CHUNK_BYTES} of weights, ≥ 4 chunks per worker, whole groups of 4. */
+    private long chunkColumns(long rowBytes, long n) {
+        long chunk = Math.clamp(CHUNK_BYTES / rowBytes, 1, 1024);
+        chunk = Math.min(chunk, Math.max(1, (n + 4L * threads - 1) / (4L * threads))); // ≥ 4 chunks per worker
+        return chunk >= 4 ? chunk & ~3L : chunk; // whole groups of 4 columns for the AVX-512 decode tile
+    }
+
+    /** Runs the job set under the lock, on the pool when it is worth waking the workers. */
+    private void runJob(int rows, long n, long k) {
+        try {
+            if (threads > 1 && (long) rows * n * k >= PARALLEL_MACS) {
+                pool.run(job);
+            } else {
+                job.columns(0, n); // one call: the hardware prefetcher keeps one stream going
+            }
+        } finally {
+            job.clear();
+        }
     }
 
     @Override
@@ -128,6 +165,9 @@ public final class NativeCpuBackend implements Backend {
         }
     }
 
+    /** The weight format of a {@link MatmulJob}: which C entry point it calls. */
+    private enum Kind { F32, BF16, Q8_0, Q4_0 }
+
     /** One matmul call; item c computes columns [c·chunk, min(n, (c + 1)·chunk)) of every row. */
     private final class MatmulJob implements VectorPool.Job {
         private MemorySegment w;
@@ -136,17 +176,17 @@ public final class NativeCpuBackend implements Backend {
         private MemorySegment out;
         private Tensor javaBias;
         private float[] outArray;
-        private boolean bf16;
+        private Kind kind;
         private int rows;
         private long n;
         private long k;
         private long chunk;
         private int chunks;
 
-        void set(Tensor weight, MemorySegment cBias, Tensor javaBias, float[] x, int rows, float[] out, long n, long k,
-                 long chunk) {
-            this.w = weight.data();
-            this.bf16 = weight.dtype() == DType.BF16;
+        void set(MemorySegment w, Kind kind, MemorySegment cBias, Tensor javaBias, float[] x, int rows, float[] out,
+                 long n, long k, long chunk) {
+            this.w = w;
+            this.kind = kind;
             this.cBias = cBias;
             this.javaBias = javaBias;
             this.x = MemorySegment.ofArray(x);
@@ -180,10 +220,11 @@ public final class NativeCpuBackend implements Backend {
 
         /** Columns [n0, n1) of every row. */
         void columns(long n0, long n1) {
-            if (bf16) {
-                lib.matmulBf16(w, cBias, x, rows, k, n, n0, n1, out);
-            } else {
-                lib.matmulF32(w, cBias, x, rows, k, n, n0, n1, out);
+            switch (kind) {
+                case F32 -> lib.matmulF32(w, cBias, x, rows, k, n, n0, n1, out);
+                case BF16 -> lib.matmulBf16(w, cBias, x, rows, k, n, n0, n1, out);
+                case Q8_0 -> lib.matmulQ8_0(w, cBias, x, rows, k, n, n0, n1, out);
+                case Q4_0 -> lib.matmulQ4_0(w, cBias, x, rows, k, n, n0, n1, out);
             }
             if (javaBias != null) {
                 for (int r = 0; r < rows; r++) {

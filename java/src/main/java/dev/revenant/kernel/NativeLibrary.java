@@ -42,6 +42,8 @@ public final class NativeLibrary {
 
     private final MethodHandle matmulF32;
     private final MethodHandle matmulBf16;
+    private final MethodHandle matmulQ8_0;
+    private final MethodHandle matmulQ4_0;
     private final SymbolLookup lookup;
     private final int features;
     private final String kernel;
@@ -55,6 +57,8 @@ public final class NativeLibrary {
         this.kernel = ((MemorySegment) k.invokeExact()).reinterpret(64).getString(0);
         this.matmulF32 = matmulHandle("rv_matmul_f32_f32");
         this.matmulBf16 = matmulHandle("rv_matmul_bf16_f32");
+        this.matmulQ8_0 = matmulHandle("rv_matmul_q8_0_f32");
+        this.matmulQ4_0 = matmulHandle("rv_matmul_q4_0_f32");
     }
 
     private MemorySegment symbol(String name) {
@@ -158,6 +162,33 @@ public final class NativeLibrary {
             throw rethrow("rv_matmul_bf16_f32", t);
         }
         check("rv_matmul_bf16_f32", st, rows, k, n, n0, n1);
+    }
+
+    /**
+     * {@code rv_matmul_q8_0_f32}: w holds the ggml Q8_0 blocks of an [n, k] weight (k a multiple of 32),
+     * see revenant_cpu.h; bias may be {@link MemorySegment#NULL}.
+     */
+    void matmulQ8_0(MemorySegment w, MemorySegment bias, MemorySegment x, long rows, long k, long n, long n0, long n1,
+                    MemorySegment out) {
+        int st;
+        try {
+            st = (int) matmulQ8_0.invokeExact(w, bias, x, rows, k, n, n0, n1, out);
+        } catch (Throwable t) {
+            throw rethrow("rv_matmul_q8_0_f32", t);
+        }
+        check("rv_matmul_q8_0_f32", st, rows, k, n, n0, n1);
+    }
+
+    /** {@code rv_matmul_q4_0_f32}: as {@link #matmulQ8_0} for ggml Q4_0 blocks. */
+    void matmulQ4_0(MemorySegment w, MemorySegment bias, MemorySegment x, long rows, long k, long n, long n0, long n1,
+                    MemorySegment out) {
+        int st;
+        try {
+            st = (int) matmulQ4_0.invokeExact(w, bias, x, rows, k, n, n0, n1, out);
+        } catch (Throwable t) {
+            throw rethrow("rv_matmul_q4_0_f32", t);
+        }
+        check("rv_matmul_q4_0_f32", st, rows, k, n, n0, n1);
     }
 
     /** Throws naming {@code op} when {@code status} is not 0. */
