@@ -91,7 +91,9 @@ final class BenchMatmul implements Callable<Integer> {
                 // the packed kernel on the packed record; copies of its arrays (one quantization) so they come from DRAM
                 QuantizedWeight q = Quantizers.quantize(p, src);
                 // every CPU backend but the reference runs the Vector API kernels (NativeCpuBackend delegates them)
-                kernel = PackedKernels.name(q) + (be.name().equals("reference") ? " (reference)" : " (vector)");
+                boolean nativeGguf = be instanceof dev.revenant.kernel.NativeCpuBackend nb && q instanceof dev.revenant.quant.GgufPacked;
+                kernel = PackedKernels.name(q) + (be.name().equals("reference") ? " (reference)"
+                        : nativeGguf ? " (native C, " + ((dev.revenant.kernel.NativeCpuBackend) be).kernel() + ")" : " (vector)");
                 packed = q.packedBytes();
                 wBytes = packed;
                 int copies = copies(wBytes);
