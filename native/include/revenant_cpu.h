@@ -33,6 +33,18 @@
  *      h2[l] = h4[l] + h4[l+2], s = h2[0] + h2[1];
  *   3. out = s + bias[j] when bias is given.
  * (No int8 dot products: x is never quantized.)
+ *
+ * RTN matmul (rv_matmul_rtn_u8_f32, quant/RtnPacked): codes is [n, k] row-major, one unsigned byte per
+ * weight; scale and zero are fp32 [groups, n] (index g*n + j); column i is in group i / gs (gs == -1:
+ * one group per row, gs >= 1 otherwise, else RV_EINVAL). w = scale * ((float) code - zero), rounded
+ * after the subtraction and after the product (no FMA: RtnPacked.dequantize). Fixed reduction order,
+ * the same for every ISA, rows value, group size path and [n0, n1) split; it is VectorPackedDot's
+ * order with 16 lanes (so the Java vector backend on AVX-512 gives the same bits):
+ *   1. 64 partial sums p[0..63], p[j] = fma(x[i], w[i], p[j]) for i = 64m + j, i < k64 = k - k % 64;
+ *   2. p[l] = fma(x[i], w[i], p[l]) for i = k64 + 16m + l, over the whole 16-blocks below k16 = k - k % 16;
+ *   3. s = the fold of step 2 of the F32 order (q[l] = (p[l] + p[l+16]) + (p[l+32] + p[l+48]), ...);
+ *   4. s = s + x[i] * w[i] (product rounded, then the add: no FMA) for i in [k16, k), in order;
+ *   5. out = s + bias[j] when bias is given.
  */
 #ifndef REVENANT_CPU_H
 #define REVENANT_CPU_H
@@ -98,6 +110,17 @@ RV_DECLARE_GGUF(generic)
 RV_DECLARE_GGUF(avx2)
 RV_DECLARE_GGUF(avx512)
 #undef RV_DECLARE_GGUF
+
+int rv_matmul_rtn_u8_f32(const uint8_t *codes, const float *scale, const float *zero, int64_t gs, const float *bias,
+                         const float *x, int64_t rows, int64_t k, int64_t n, int64_t n0, int64_t n1, float *out);
+#define RV_DECLARE_RTN(SFX)                                                                                    \
+    int rv_matmul_rtn_u8_f32_##SFX(const uint8_t *codes, const float *scale, const float *zero, int64_t gs,    \
+                                   const float *bias, const float *x, int64_t rows, int64_t k, int64_t n,      \
+                                   int64_t n0, int64_t n1, float *out);
+RV_DECLARE_RTN(generic)
+RV_DECLARE_RTN(avx2)
+RV_DECLARE_RTN(avx512)
+#undef RV_DECLARE_RTN
 
 #ifdef __cplusplus
 }

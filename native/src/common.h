@@ -96,4 +96,28 @@ static inline float rv_fold32(const float *p) {
     return h20 + h21;
 }
 
+/* Arguments of the RTN matmul: those of rv_check, scale and zero given when there is work, gs == -1 or >= 1. */
+static inline int rv_check_rtn(const void *codes, const void *scale, const void *zero, int64_t gs, const void *x,
+                               const void *out, int64_t rows, int64_t k, int64_t n, int64_t n0, int64_t n1) {
+    int st = rv_check(codes, x, out, rows, k, n, n0, n1);
+    if (st != RV_OK) {
+        return st;
+    }
+    if (gs == 0 || gs < -1) {
+        return RV_EINVAL;
+    }
+    if (rows > 0 && n1 > n0 && k > 0 && (scale == NULL || zero == NULL)) {
+        return RV_EINVAL;
+    }
+    return RV_OK;
+}
+
+/* The RTN weight (j, i): scale * ((float) code - zero), as RtnPacked.dequantize (two roundings). */
+static inline float rv_rtn_w(const uint8_t *codes, const float *scale, const float *zero, int64_t gs, int64_t k,
+                             int64_t n, int64_t j, int64_t i) {
+    int64_t g = gs < 0 ? 0 : i / gs;
+    float d = (float) codes[j * k + i] - zero[g * n + j];
+    return scale[g * n + j] * d;
+}
+
 #endif

@@ -12,12 +12,16 @@ typedef int (*rv_mm_bf16_fn)(const uint16_t *, const float *, const float *, int
 typedef int (*rv_mm_gguf_fn)(const uint8_t *, const float *, const float *, int64_t, int64_t, int64_t, int64_t,
                              int64_t, float *);
 
+typedef int (*rv_mm_rtn_fn)(const uint8_t *, const float *, const float *, int64_t, const float *, const float *,
+                            int64_t, int64_t, int64_t, int64_t, int64_t, float *);
+
 static int features = -1;
 static const char *kernel = "generic";
 static rv_mm_f32_fn mm_f32 = rv_matmul_f32_f32_generic;
 static rv_mm_bf16_fn mm_bf16 = rv_matmul_bf16_f32_generic;
 static rv_mm_gguf_fn mm_q8_0 = rv_matmul_q8_0_f32_generic;
 static rv_mm_gguf_fn mm_q4_0 = rv_matmul_q4_0_f32_generic;
+static rv_mm_rtn_fn mm_rtn = rv_matmul_rtn_u8_f32_generic;
 
 static int detect(void) {
     __builtin_cpu_init();
@@ -43,12 +47,14 @@ __attribute__((constructor)) static void rv_init(void) {
         mm_bf16 = rv_matmul_bf16_f32_avx512;
         mm_q8_0 = rv_matmul_q8_0_f32_avx512;
         mm_q4_0 = rv_matmul_q4_0_f32_avx512;
+        mm_rtn = rv_matmul_rtn_u8_f32_avx512;
     } else if ((f & avx2) == avx2) {
         kernel = "avx2";
         mm_f32 = rv_matmul_f32_f32_avx2;
         mm_bf16 = rv_matmul_bf16_f32_avx2;
         mm_q8_0 = rv_matmul_q8_0_f32_avx2;
         mm_q4_0 = rv_matmul_q4_0_f32_avx2;
+        mm_rtn = rv_matmul_rtn_u8_f32_avx2;
     }
     __atomic_store_n(&features, f, __ATOMIC_RELEASE);
 }
@@ -80,4 +86,9 @@ int rv_matmul_q8_0_f32(const uint8_t *w, const float *bias, const float *x, int6
 int rv_matmul_q4_0_f32(const uint8_t *w, const float *bias, const float *x, int64_t rows, int64_t k, int64_t n,
                        int64_t n0, int64_t n1, float *out) {
     return mm_q4_0(w, bias, x, rows, k, n, n0, n1, out);
+}
+
+int rv_matmul_rtn_u8_f32(const uint8_t *codes, const float *scale, const float *zero, int64_t gs, const float *bias,
+                         const float *x, int64_t rows, int64_t k, int64_t n, int64_t n0, int64_t n1, float *out) {
+    return mm_rtn(codes, scale, zero, gs, bias, x, rows, k, n, n0, n1, out);
 }

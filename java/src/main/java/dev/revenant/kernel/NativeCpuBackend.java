@@ -2,6 +2,7 @@ package dev.revenant.kernel;
 
 import dev.revenant.quant.GgufPacked;
 import dev.revenant.quant.QuantizedWeight;
+import dev.revenant.quant.RtnPacked;
 import dev.revenant.tensor.DType;
 import dev.revenant.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
@@ -22,7 +23,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * ({@code rv_matmul_q8_0_f32}, {@code rv_matmul_q4_0_f32}), which read the ggml blocks in place: the
  * record's {@code byte[]} goes to C as a heap segment (the downcalls are critical with heap access, as
  * for x and out), so the packed weights are neither copied nor held twice. Their order too is fixed
- * by K alone (revenant_cpu.h). Other packed types go to the {@link VectorBackend}.
+ * by K alone (revenant_cpu.h). RTN weights of every bit width ({@link RtnPacked}: one code byte per
+ * weight, fp32 scale/zero per group) likewise go to {@code rv_matmul_rtn_u8_f32} with the codes, scales
+ * and zeros as heap segments; its order (revenant_cpu.h) is VectorPackedDot's with 16 lanes, so on an
+ * AVX-512 JVM it matches the {@link VectorBackend} bit for bit. Other packed types go to the
+ * {@link VectorBackend}.
  *
  * <p>Delegated to an internal {@link VectorBackend} with the same thread count (its own pool;
  * idle helpers of either pool spin about 100 µs, then park): matmul with F16 weights (no C kernel
@@ -102,9 +107,16 @@ public final class NativeCpuBackend implements Backend {
         }
     }
 
-    /** GGUF Q8_0/Q4_0: the C kernels on the blocks in place; other packed types: the internal {@link VectorBackend}. */
+    /**
+     * GGUF Q8_0/Q4_0 and RTN: the C kernels on the packed arrays in place; other packed types: the internal
+     * {@link VectorBackend}.
+     */
     @Override
     public void matmulPacked(QuantizedWeight w, Tensor bias, float[] x, int rows, float[] out) {
+        if (w instanceof RtnPacked q) {
+            matmulRtn(q, bias, x, rows, out);
+            return;
+        }
         if (!(w instanceof GgufPacked g)) {
             delegate.matmulPacked(w, bias, x, rows, out);
             return;
@@ -122,6 +134,26 @@ public final class NativeCpuBackend implements Backend {
         try {
             job.set(MemorySegment.ofArray(g.blocks()), g.type() == GgufPacked.Type.Q8_0 ? Kind.Q8_0 : Kind.Q4_0,
                     cBias ? bias.data() : MemorySegment.NULL, cBias ? null : bias, x, rows, out, n, k, chunk);
+            runJob(rows, n, k);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void matmulRtn(RtnPacked q, Tensor bias, float[] x, int rows, float[] out) {
+        PackedReference.check(q, bias, x, rows, out);
+        long n = q.rows();
+        long k = q.cols();
+        if (rows <= 0 || n == 0) {
+            return;
+        }
+        long chunk = chunkColumns(Math.max(1, k), n);
+        boolean cBias = bias != null && bias.dtype() == DType.F32 && bias.data().address() % 4 == 0;
+        lock.lock();
+        try {
+            job.set(MemorySegment.ofArray(q.codes()), Kind.RTN, cBias ? bias.data() : MemorySegment.NULL,
+                    cBias ? null : bias, x, rows, out, n, k, chunk);
+            job.rtn(MemorySegment.ofArray(q.scale()), MemorySegment.ofArray(q.zero()), q.groupSize() < 0 ? -1 : q.groupSize());
             runJob(rows, n, k);
         } finally {
             lock.unlock();
@@ -166,12 +198,15 @@ public final class NativeCpuBackend implements Backend {
     }
 
     /** The weight format of a {@link MatmulJob}: which C entry point it calls. */
-    private enum Kind { F32, BF16, Q8_0, Q4_0 }
+    private enum Kind { F32, BF16, Q8_0, Q4_0, RTN }
 
     /** One matmul call; item c computes columns [c·chunk, min(n, (c + 1)·chunk)) of every row. */
     private final class MatmulJob implements VectorPool.Job {
         private MemorySegment w;
         private MemorySegment cBias;
+        private MemorySegment scale;
+        private MemorySegment zero;
+        private long groupSize;
         private MemorySegment x;
         private MemorySegment out;
         private Tensor javaBias;
@@ -199,8 +234,17 @@ public final class NativeCpuBackend implements Backend {
             this.chunks = (int) ((n + chunk - 1) / chunk);
         }
 
+        /** The RTN scales, zeros and group size (after {@link #set}). */
+        void rtn(MemorySegment scale, MemorySegment zero, long groupSize) {
+            this.scale = scale;
+            this.zero = zero;
+            this.groupSize = groupSize;
+        }
+
         void clear() {
             w = null;
+            scale = null;
+            zero = null;
             cBias = null;
             javaBias = null;
             x = null;
@@ -225,6 +269,7 @@ public final class NativeCpuBackend implements Backend {
                 case BF16 -> lib.matmulBf16(w, cBias, x, rows, k, n, n0, n1, out);
                 case Q8_0 -> lib.matmulQ8_0(w, cBias, x, rows, k, n, n0, n1, out);
                 case Q4_0 -> lib.matmulQ4_0(w, cBias, x, rows, k, n, n0, n1, out);
+                case RTN -> lib.matmulRtn(w, scale, zero, groupSize, cBias, x, rows, k, n, n0, n1, out);
             }
             if (javaBias != null) {
                 for (int r = 0; r < rows; r++) {

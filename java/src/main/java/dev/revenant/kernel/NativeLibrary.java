@@ -40,10 +40,17 @@ public final class NativeLibrary {
             ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
             ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS);
 
+    /** {@code rv_matmul_rtn_u8_f32}: codes, scale, zero, group size, then the arguments of {@link #MATMUL}. */
+    private static final FunctionDescriptor MATMUL_RTN = FunctionDescriptor.of(ValueLayout.JAVA_INT,
+            ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
+            ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+            ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS);
+
     private final MethodHandle matmulF32;
     private final MethodHandle matmulBf16;
     private final MethodHandle matmulQ8_0;
     private final MethodHandle matmulQ4_0;
+    private final MethodHandle matmulRtn;
     private final SymbolLookup lookup;
     private final int features;
     private final String kernel;
@@ -59,6 +66,7 @@ public final class NativeLibrary {
         this.matmulBf16 = matmulHandle("rv_matmul_bf16_f32");
         this.matmulQ8_0 = matmulHandle("rv_matmul_q8_0_f32");
         this.matmulQ4_0 = matmulHandle("rv_matmul_q4_0_f32");
+        this.matmulRtn = rtnHandle("rv_matmul_rtn_u8_f32");
     }
 
     private MemorySegment symbol(String name) {
@@ -68,6 +76,11 @@ public final class NativeLibrary {
     /** A matmul entry point by its C name, e.g. {@code rv_matmul_bf16_f32_avx2}. */
     MethodHandle matmulHandle(String name) {
         return Linker.nativeLinker().downcallHandle(symbol(name), MATMUL, Linker.Option.critical(true));
+    }
+
+    /** An RTN matmul entry point by its C name, e.g. {@code rv_matmul_rtn_u8_f32_avx2}. */
+    MethodHandle rtnHandle(String name) {
+        return Linker.nativeLinker().downcallHandle(symbol(name), MATMUL_RTN, Linker.Option.critical(true));
     }
 
     /** Loaded on first use; the failure, if any, kept as the reason. */
@@ -189,6 +202,22 @@ public final class NativeLibrary {
             throw rethrow("rv_matmul_q4_0_f32", t);
         }
         check("rv_matmul_q4_0_f32", st, rows, k, n, n0, n1);
+    }
+
+    /**
+     * {@code rv_matmul_rtn_u8_f32}: codes [n, k] one unsigned byte per weight, scale and zero fp32 [groups, n],
+     * groupSize -1 (one group per row) or ≥ 1 (quant/RtnPacked), see revenant_cpu.h; bias may be
+     * {@link MemorySegment#NULL}.
+     */
+    void matmulRtn(MemorySegment codes, MemorySegment scale, MemorySegment zero, long groupSize, MemorySegment bias,
+                   MemorySegment x, long rows, long k, long n, long n0, long n1, MemorySegment out) {
+        int st;
+        try {
+            st = (int) matmulRtn.invokeExact(codes, scale, zero, groupSize, bias, x, rows, k, n, n0, n1, out);
+        } catch (Throwable t) {
+            throw rethrow("rv_matmul_rtn_u8_f32", t);
+        }
+        check("rv_matmul_rtn_u8_f32", st, rows, k, n, n0, n1);
     }
 
     /** Throws naming {@code op} when {@code status} is not 0. */
