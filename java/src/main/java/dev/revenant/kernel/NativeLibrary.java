@@ -153,28 +153,28 @@ public final class NativeLibrary {
         return (features & need) == need;
     }
 
+    // the (w, bias, x, rows, k, n, n0, n1, out) kernels: call, turning a failed call or a non-zero status into an error naming the op
+    private void dense(MethodHandle h, String op, MemorySegment w, MemorySegment bias, MemorySegment x, long rows, long k, long n,
+                       long n0, long n1, MemorySegment out) {
+        int st;
+        try {
+            st = (int) h.invokeExact(w, bias, x, rows, k, n, n0, n1, out);
+        } catch (Throwable t) {
+            throw rethrow(op, t);
+        }
+        check(op, st, rows, k, n, n0, n1);
+    }
+
     /** {@code rv_matmul_f32_f32}: see revenant_cpu.h; bias may be {@link MemorySegment#NULL}. */
     void matmulF32(MemorySegment w, MemorySegment bias, MemorySegment x, long rows, long k, long n, long n0, long n1,
                    MemorySegment out) {
-        int st;
-        try {
-            st = (int) matmulF32.invokeExact(w, bias, x, rows, k, n, n0, n1, out);
-        } catch (Throwable t) {
-            throw rethrow("rv_matmul_f32_f32", t);
-        }
-        check("rv_matmul_f32_f32", st, rows, k, n, n0, n1);
+        dense(matmulF32, "rv_matmul_f32_f32", w, bias, x, rows, k, n, n0, n1, out);
     }
 
     /** {@code rv_matmul_bf16_f32}: see revenant_cpu.h; bias may be {@link MemorySegment#NULL}. */
     void matmulBf16(MemorySegment w, MemorySegment bias, MemorySegment x, long rows, long k, long n, long n0, long n1,
                     MemorySegment out) {
-        int st;
-        try {
-            st = (int) matmulBf16.invokeExact(w, bias, x, rows, k, n, n0, n1, out);
-        } catch (Throwable t) {
-            throw rethrow("rv_matmul_bf16_f32", t);
-        }
-        check("rv_matmul_bf16_f32", st, rows, k, n, n0, n1);
+        dense(matmulBf16, "rv_matmul_bf16_f32", w, bias, x, rows, k, n, n0, n1, out);
     }
 
     /**
@@ -183,25 +183,13 @@ public final class NativeLibrary {
      */
     void matmulQ8_0(MemorySegment w, MemorySegment bias, MemorySegment x, long rows, long k, long n, long n0, long n1,
                     MemorySegment out) {
-        int st;
-        try {
-            st = (int) matmulQ8_0.invokeExact(w, bias, x, rows, k, n, n0, n1, out);
-        } catch (Throwable t) {
-            throw rethrow("rv_matmul_q8_0_f32", t);
-        }
-        check("rv_matmul_q8_0_f32", st, rows, k, n, n0, n1);
+        dense(matmulQ8_0, "rv_matmul_q8_0_f32", w, bias, x, rows, k, n, n0, n1, out);
     }
 
     /** {@code rv_matmul_q4_0_f32}: as {@link #matmulQ8_0} for ggml Q4_0 blocks. */
     void matmulQ4_0(MemorySegment w, MemorySegment bias, MemorySegment x, long rows, long k, long n, long n0, long n1,
                     MemorySegment out) {
-        int st;
-        try {
-            st = (int) matmulQ4_0.invokeExact(w, bias, x, rows, k, n, n0, n1, out);
-        } catch (Throwable t) {
-            throw rethrow("rv_matmul_q4_0_f32", t);
-        }
-        check("rv_matmul_q4_0_f32", st, rows, k, n, n0, n1);
+        dense(matmulQ4_0, "rv_matmul_q4_0_f32", w, bias, x, rows, k, n, n0, n1, out);
     }
 
     /**

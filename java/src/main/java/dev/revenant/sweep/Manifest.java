@@ -58,7 +58,7 @@ final class Manifest {
         }
         m.put("models", models);
         m.put("identity_note", "config_sha256 = SHA-256 of config.json; files = each *.safetensors size and mtime (not a content hash); "
-                + "content_sha256 (when a packed precision is swept) = SHA-256 over config.json then every *.safetensors file's "
+                + "content_sha256 (float checkpoints) = SHA-256 over config.json then every *.safetensors file's "
                 + "bytes, the key of OUT/cache/<content_sha256>-<precision>/");
         m.put("started", started);
         m.put("ended", ended);

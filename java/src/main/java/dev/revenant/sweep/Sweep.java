@@ -106,16 +106,18 @@ public final class Sweep {
         for (ModelSpec m : plan.models()) {
             identities.put(m.name(), Identity.of(m.dir()));
         }
-        // the content hash keys the quantized-weights cache; computed once per model per run, recorded in the manifest
+        // the content hash (recorded in the manifest) also keys the quantized-weights cache; computed once per model per run
         boolean packed = cacheQuantized && plan.precisions().stream().anyMatch(p -> p.kind() != Precision.Kind.FLOAT);
         Path cacheRoot = plan.out().resolve("cache");
         Map<String, String> contentHashes = new HashMap<>();
         Map<String, Map<String, Object>> manifestIds = new LinkedHashMap<>();
         for (ModelSpec m : plan.models()) {
             Map<String, Object> id = new java.util.TreeMap<>(identities.get(m.name()));
-            if (packed && QuantConfig.read(m.dir()).isEmpty()) {
+            if (QuantConfig.read(m.dir()).isEmpty()) { // every float checkpoint's content hash goes into the manifest
                 String h = QuantCache.contentHash(m.dir());
-                contentHashes.put(m.name(), h);
+                if (packed) {
+                    contentHashes.put(m.name(), h);
+                }
                 id.put("content_sha256", h);
             }
             manifestIds.put(m.name(), id);
