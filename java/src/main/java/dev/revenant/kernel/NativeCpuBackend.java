@@ -113,6 +113,11 @@ public final class NativeCpuBackend implements Backend {
      */
     @Override
     public void matmulPacked(QuantizedWeight w, Tensor bias, float[] x, int rows, float[] out) {
+        if (w instanceof dev.revenant.quant.GptqPacked g) { // groups made contiguous: the RTN kernel on permuted inputs
+            PackedReference.check(w, bias, x, rows, out);
+            matmulRtn(g.body(), bias, g.permuteInput(x, rows), rows, out);
+            return;
+        }
         if (w instanceof RtnPacked q) {
             matmulRtn(q, bias, x, rows, out);
             return;

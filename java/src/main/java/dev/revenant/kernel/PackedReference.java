@@ -6,6 +6,7 @@ import dev.revenant.quant.Int8Bnb;
 import dev.revenant.quant.Int8Packed;
 import dev.revenant.quant.QuantizedWeight;
 import dev.revenant.quant.RtnPacked;
+import dev.revenant.quant.GptqPacked;
 import dev.revenant.tensor.Tensor;
 
 /**
@@ -50,6 +51,7 @@ public final class PackedReference {
     static float dequantize(QuantizedWeight w, int row, int col, int cols) {
         return switch (w) {
             case RtnPacked q -> q.dequantize(row, col);
+            case GptqPacked q -> q.dequantize(row, col);
             case GgufPacked q -> q.dequantize(row, col);
             case Bnb4Packed q -> q.dequantize((long) row * cols + col);
             case Int8Packed q -> q.dequantize(row, col);

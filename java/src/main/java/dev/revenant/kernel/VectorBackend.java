@@ -115,6 +115,10 @@ public final class VectorBackend implements Backend {
     @Override
     public void matmulPacked(QuantizedWeight w, Tensor bias, float[] x, int rows, float[] out) {
         PackedReference.check(w, bias, x, rows, out);
+        if (w instanceof dev.revenant.quant.GptqPacked g) { // groups made contiguous: the RTN kernel on permuted inputs
+            matmulPacked(g.body(), bias, g.permuteInput(x, rows), rows, out);
+            return;
+        }
         if (w instanceof Int8Packed) {
             PackedReference.matmul(w, bias, x, rows, out);
             return;

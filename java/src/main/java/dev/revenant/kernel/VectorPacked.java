@@ -71,6 +71,7 @@ final class VectorPacked implements VectorPool.Job {
         for (int j = c * chunk; j < n1; j++) {
             switch (w) {
                 case RtnPacked q -> VectorPackedDecode.rtn(q, j, buf);
+                case dev.revenant.quant.GptqPacked q -> throw new IllegalStateException(q.name() + ": unwrapped by VectorBackend");
                 case GgufPacked q -> {
                     if (q.type() == GgufPacked.Type.Q8_0) {
                         VectorPackedDecode.q8_0(q, j, buf);

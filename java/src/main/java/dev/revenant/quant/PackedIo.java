@@ -16,7 +16,9 @@ import java.util.function.Function;
  * <li>bitsandbytes fp4/nf4: {@code weight_packed} U8 {@code [ceil(n/2)]} (two codes per byte, even element in
  *     the high nibble), {@code absmax} F32 {@code [ceil(n/64)]};
  * <li>LLM.int8: {@code CB} I8 {@code [out, in]}, {@code SCB} F32 {@code [out]};
- * <li>GGUF q8_0/q4_0: {@code blocks} U8 {@code [out, in/32 · block bytes]} (ggml's block bytes).
+ * <li>GGUF q8_0/q4_0: {@code blocks} U8 {@code [out, in/32 · block bytes]} (ggml's block bytes);
+ * <li>GPTQ/AWQ: as RTN, the codes in kernel column order, plus (act-order) {@code perm} I32 {@code [in]}:
+ *     stored column k is original input column {@code perm[k]} ({@link GptqPacked}).
  * </ul>
  * The precision and its parameters come from config.json's {@code quantization_config}.
  */
@@ -37,6 +39,13 @@ public final class PackedIo {
             case Int8Packed i -> List.of(
                     bytes(prefix + ".CB", DType.I8, i.cb(), i.rows(), i.cols()),
                     floats(prefix + ".SCB", i.scb(), i.rows()));
+            case GptqPacked g -> {
+                List<Tensor> parts = new java.util.ArrayList<>(tensors(g.body(), prefix));
+                if (g.perm() != null) {
+                    parts.add(Tensor.ofInts(prefix + ".perm", g.perm(), g.perm().length));
+                }
+                yield parts;
+            }
             case GgufPacked g -> List.of(
                     bytes(prefix + ".blocks", DType.U8, g.blocks(), g.rows(), g.blocks().length / Math.max(1, g.rows())));
         };
@@ -66,6 +75,17 @@ public final class PackedIo {
                             toFloats(expect(lookup.apply(prefix + ".absmax"), DType.F32)));
             case GGUF -> new GgufPacked(p.name().equals("q8_0") ? GgufPacked.Type.Q8_0 : GgufPacked.Type.Q4_0, name, rows, cols,
                     toBytes(expect(lookup.apply(prefix + ".blocks"), DType.U8)));
+            case GPTQ, AWQ -> {
+                Precision.IntSpec spec = p.intSpec();
+                RtnPacked body = new RtnPacked(name, rows, cols, spec.bits(), spec.groupSize(), spec.sym(),
+                        toBytes(expect(lookup.apply(prefix + ".qweight"), DType.U8)),
+                        toFloats(expect(lookup.apply(prefix + ".scales"), DType.F32)),
+                        toFloats(expect(lookup.apply(prefix + ".zeros"), DType.F32)));
+                int[] perm = spec.actOrder() && !spec.staticGroups()
+                        ? expect(lookup.apply(prefix + ".perm"), DType.I32).data().toArray(ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN))
+                        : null;
+                yield new GptqPacked(name, p.name(), body, perm);
+            }
             default -> throw new IllegalArgumentException(name + ": precision " + p.name() + " has no packed layout");
         };
     }

@@ -23,6 +23,7 @@ public final class PackedRows {
         String name = w.name() + "[" + from + ":" + to + "]";
         return switch (w) {
             case RtnPacked r -> Optional.of(rtn(r, name, from, to));
+            case GptqPacked g -> Optional.of(new GptqPacked(name, g.precision(), rtn(g.body(), name, from, to), g.perm()));
             case GgufPacked g -> {
                 int rowBytes = g.cols() / GgufBlocks.QK * g.type().blockBytes();
                 yield Optional.of(new GgufPacked(g.type(), name, to - from, g.cols(),

@@ -8,7 +8,7 @@ import java.lang.foreign.Arena;
  * quantized form. Every implementation carries a {@code dequantize} reference: the float values a
  * kernel working on the packed form must reproduce (bit for bit where its docs say so).
  */
-public sealed interface QuantizedWeight permits RtnPacked, Bnb4Packed, Int8Packed, GgufPacked {
+public sealed interface QuantizedWeight permits RtnPacked, GptqPacked, Bnb4Packed, Int8Packed, GgufPacked {
 
     /** The tensor name, used in error messages and for the dequantized tensor. */
     String name();

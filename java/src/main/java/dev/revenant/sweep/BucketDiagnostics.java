@@ -194,6 +194,7 @@ final class BucketDiagnostics {
     private static Element element(QuantizedWeight q) {
         return switch (q) {
             case RtnPacked r -> r::dequantize;
+            case dev.revenant.quant.GptqPacked g -> g::dequantize;
             case Int8Packed i -> i::dequantize;
             case GgufPacked g -> g::dequantize;
             case Bnb4Packed b -> {

@@ -46,6 +46,15 @@ public record Tensor(String name, DType dtype, long[] shape, MemorySegment data)
         return new Tensor(name, DType.F32, shape, seg);
     }
 
+    /** A heap I32 tensor (little-endian) holding a copy of {@code values}. */
+    public static Tensor ofInts(String name, int[] values, long... shape) {
+        MemorySegment seg = MemorySegment.ofArray(new byte[values.length * 4]);
+        for (int i = 0; i < values.length; i++) {
+            seg.setAtIndex(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), i, values[i]);
+        }
+        return new Tensor(name, DType.I32, shape, seg);
+    }
+
     public long numel() {
         return numel(shape);
     }

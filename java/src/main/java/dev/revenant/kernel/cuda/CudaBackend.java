@@ -121,6 +121,10 @@ public final class CudaBackend implements Backend {
 
     @Override
     public synchronized void matmulPacked(QuantizedWeight w, Tensor bias, float[] x, int rows, float[] o) {
+        if (w instanceof dev.revenant.quant.GptqPacked g) { // the RTN kernels on permuted inputs
+            run(weight(g.body()), vector(bias), g.permuteInput(x, rows), rows, o);
+            return;
+        }
         run(weight(w), vector(bias), x, rows, o);
     }
 

@@ -125,6 +125,9 @@ public sealed interface DeviceWeight extends AutoCloseable {
     static DeviceWeight packed(QuantizedWeight w) {
         return switch (w) {
             case RtnPacked r -> r.bits() == 4 ? int4(r) : u8(r);
+            case dev.revenant.quant.GptqPacked g when g.perm() == null -> packed(g.body());
+            case dev.revenant.quant.GptqPacked g -> throw new UnsupportedOperationException(g.name()
+                    + ": act-order GPTQ weights (a column permutation) do not run in the whole-model cuda pass yet; use a CPU backend");
             case GgufPacked g -> gguf(g);
             case Bnb4Packed b -> nf4(b);
             case Int8Packed i -> throw new UnsupportedOperationException(i.name()
