@@ -33,10 +33,15 @@ public final class Forward {
     private Tap tap;
 
     public Forward(Model model) {
+        this(model, model.backend());
+    }
+
+    /** A CPU pass over {@code model}'s weights whose ops go to {@code be} (calibration wraps the model's backend). */
+    Forward(Model model, Backend be) {
         this.model = model;
         this.c = model.config();
         this.w = model.weights();
-        this.be = model.backend();
+        this.be = be;
         this.ws = new Workspace(c);
         Backend base = be instanceof dev.revenant.kernel.PackedRouter pr ? pr.delegate() : be;
         this.gpu = base instanceof dev.revenant.kernel.cuda.CudaBackend cb ? CudaForward.of(model, cb) : null;
@@ -104,6 +109,44 @@ public final class Forward {
             caches.get(s).advance(tokens.get(s).length);
         }
         return logits(rowStart, allPositions);
+    }
+
+    /** The embedding output of {@code tokens}, stacked: {@code (Σ lengths, hidden)} (calibration's layer-0 input). */
+    float[] embedOnly(List<int[]> tokens) {
+        int[] rowStart = rowStarts(tokens);
+        int rows = rowStart[tokens.size()];
+        ws.ensure(rows);
+        embed(tokens, rowStart);
+        return java.util.Arrays.copyOf(ws.x, rows * c.hiddenSize());
+    }
+
+    /**
+     * Decoder layer {@code l} alone over sequences of {@code lengths} tokens (positions from 0) whose residual
+     * stream {@code x (Σ lengths, hidden)} enters it; {@code x} is replaced by the layer's output. The same
+     * arithmetic as {@link #run} (calibration drives the model layer by layer with it).
+     */
+    void runLayer(int l, int[] lengths, float[] x) {
+        List<int[]> shapes = new java.util.ArrayList<>();
+        List<KvCache> caches = new java.util.ArrayList<>();
+        for (int n : lengths) {
+            shapes.add(new int[n]);
+            caches.add(new KvCache(c.numLayers(), c.kvDim(), n));
+        }
+        int[] rowStart = rowStarts(shapes);
+        int rows = rowStart[lengths.length];
+        int n = rows * c.hiddenSize();
+        ws.ensure(rows);
+        System.arraycopy(x, 0, ws.x, 0, n);
+        layer(l, caches, rowStart, rows);
+        System.arraycopy(ws.x, 0, x, 0, n);
+    }
+
+    private static int[] rowStarts(List<int[]> tokens) {
+        int[] rowStart = new int[tokens.size() + 1];
+        for (int s = 0; s < tokens.size(); s++) {
+            rowStart[s + 1] = rowStart[s] + tokens.get(s).length;
+        }
+        return rowStart;
     }
 
     // x (rows, hidden) = embed_tokens[ids] (gemma: × sqrt(hidden) rounded to fp32)

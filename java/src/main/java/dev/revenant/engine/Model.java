@@ -63,6 +63,15 @@ public final class Model implements AutoCloseable {
      * converted once at load into memory the model owns; everything else is used in place.
      */
     public static Model load(Path dir, Backend backend, Precision precision) {
+        return load(dir, backend, precision, Calibration.Options.DEFAULT, null);
+    }
+
+    /**
+     * As {@link #load(Path, Backend, Precision)}; GPTQ/AWQ precisions calibrate on {@code calib} first (layer by
+     * layer, see {@link SequentialQuantizer}), reporting each layer to {@code listener} (may be null).
+     */
+    public static Model load(Path dir, Backend backend, Precision precision, Calibration.Options calib,
+                             SequentialQuantizer.Listener listener) {
         ModelConfig config = ConfigLoader.load(dir);
         Optional<Precision> packed = QuantConfig.read(dir);
         if (packed.isPresent() && precision != null && !precision.equals(packed.get())) {
@@ -82,6 +91,19 @@ public final class Model implements AutoCloseable {
                 if (precision != null && precision.requireAvailable().kind() == Precision.Kind.FLOAT) {
                     DType t = precision.floatType();
                     w = w.mapLinear(x -> Cast.to(x, t, arena));
+                } else if (precision != null && CalibratedQuantizers.needsCalibration(precision)) {
+                    // the float model first, then each Linear layer quantized in order on calibration activations
+                    Model plain = new Model(dir, config, ckpt, w, backend, arena, null);
+                    Calibration cal = Calibration.load(dir, config.vocabSize(), calib);
+                    SequentialQuantizer.Result r = SequentialQuantizer.run(plain, cal.samples(),
+                            CalibratedQuantizers.forPrecision(precision), CalibratedQuantizers.CHUNK_TOKENS, listener);
+                    Map<Tensor, QuantizedWeight> q = r.weights();
+                    w = w.mapLinear(x -> {
+                        QuantizedWeight qw = q.get(x);
+                        Tensor d = qw.dequantize(arena);
+                        router.register(d, qw);
+                        return d;
+                    });
                 } else if (precision != null) {
                     // quantize each decoder Linear layer (phi3's fused tensors slice by slice); its matmuls run
                     // on the packed weight through the router (Backend.matmulPacked). The dequantized F32 copy

@@ -1,0 +1,230 @@
+package dev.revenant.engine;
+
+import dev.revenant.kernel.Backend;
+import dev.revenant.model.LayerWeights;
+import dev.revenant.model.ModelConfig;
+import dev.revenant.quant.QuantizedWeight;
+import dev.revenant.tensor.DType;
+import dev.revenant.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Drives a Hessian-based quantizer (GPTQ) through a float model layer by layer, as the GPTQ authors'
+ * {@code llama_sequential} does with true-sequential order: in every decoder layer the Linear weights are
+ * quantized in groups that share an input, in execution order ({@code [q, k, v] → o → [gate, up] → down};
+ * phi: {@code [q, k, v, fc1] → dense → fc2}), each group's inputs produced by the layers and groups already
+ * quantized before it, and the next layer's inputs are the quantized layer's outputs.
+ *
+ * <p>Per group, the calibration samples run through the layer (chunks of samples, the engine's own
+ * {@link Forward} arithmetic) up to the group's first matmul, where the input rows {@code X (tokens, K)} are
+ * accumulated into {@code H = 2/N · Σ x xᵀ} with the authors' running mean ({@code add_batch});
+ * {@code XᵀX} of a chunk is one GEMM on the CPU backend. Outputs of already-quantized weights are reused
+ * between the stages of a layer within a memory budget, so each weight multiplies the calibration tokens
+ * about once.
+ */
+public final class SequentialQuantizer {
+
+    /** Quantizes one weight {@code [out, in]} given the Hessian of its inputs. */
+    @FunctionalInterface
+    public interface WeightQuantizer {
+        /**
+         * @param h       {@code H = 2/N Σ x xᵀ}, {@code [in, in]} row-major, double
+         * @param samples N, the calibration samples (sequences) that made it
+         */
+        QuantizedWeight quantize(Tensor w, double[] h, long samples);
+    }
+
+    /** Progress and the time split the issue asks for. */
+    public interface Listener {
+        void layerDone(int layer, int layers, LayerTimes t);
+    }
+
+    /** Seconds spent in one layer: forward passes, Hessian accumulation, and the quantizer. */
+    public record LayerTimes(double forward, double hessian, double quantize) {
+        public double total() {
+            return forward + hessian + quantize;
+        }
+    }
+
+    /** The quantized weight of every decoder Linear tensor (keyed by the model's tensor objects) and the times. */
+    public record Result(Map<Tensor, QuantizedWeight> weights, List<LayerTimes> times) {
+    }
+
+    private SequentialQuantizer() {
+    }
+
+    /**
+     * Quantizes every decoder Linear weight of {@code model} (loaded at full precision on a CPU backend).
+     *
+     * @param samples    calibration token sequences (each run from position 0)
+     * @param chunkRows  at most this many tokens per forward chunk (memory: activations scale with it)
+     */
+    public static Result run(Model model, List<int[]> samples, WeightQuantizer quantizer, int chunkRows, Listener listener) {
+        if (samples.isEmpty()) {
+            throw new IllegalArgumentException("calibration needs at least one sample");
+        }
+        ModelConfig c = model.config();
+        long budget = Math.max(0, Runtime.getRuntime().maxMemory() / 3);
+        CalibrationBackend cb = new CalibrationBackend(model.backend(), budget);
+        Forward fwd = new Forward(model, cb);
+        List<int[]> chunks = chunks(samples, chunkRows);
+        // hidden[i]: the residual stream of chunk i entering the current layer, (chunk tokens, hidden)
+        List<float[]> hidden = new ArrayList<>();
+        for (int[] ch : chunks) {
+            List<int[]> seqs = new ArrayList<>();
+            for (int i = ch[0]; i < ch[1]; i++) {
+                seqs.add(samples.get(i));
+            }
+            hidden.add(fwd.embedOnly(seqs));
+        }
+        Map<Tensor, QuantizedWeight> out = new LinkedHashMap<>();
+        List<LayerTimes> times = new ArrayList<>();
+        for (int l = 0; l < c.numLayers(); l++) {
+            LayerWeights lw = model.weights().layers().get(l);
+            List<Map<Tensor, float[]>> caches = new ArrayList<>();
+            for (int i = 0; i < chunks.size(); i++) {
+                caches.add(new IdentityHashMap<>());
+            }
+            cb.clearCacheAccounting();
+            double tf = 0;
+            double th = 0;
+            double tq = 0;
+            for (List<Tensor> group : groups(lw)) {
+                int in = (int) group.get(0).dim(1);
+                double[] hess = new double[in * in];
+                long[] seen = {0};
+                double[] hTime = {0};
+                long t0 = System.nanoTime();
+                int[] chunkSamples = {0};
+                cb.target(group.get(0), (x, rows, cols) -> {
+                    long a = System.nanoTime();
+                    accumulate(cb.delegate(), x, rows, cols, chunkSamples[0], hess, seen);
+                    hTime[0] += (System.nanoTime() - a) / 1e9;
+                });
+                for (int i = 0; i < chunks.size(); i++) {
+                    chunkSamples[0] = chunks.get(i)[1] - chunks.get(i)[0];
+                    cb.cache(caches.get(i));
+                    float[] x = hidden.get(i).clone();
+                    try {
+                        fwd.runLayer(l, lengths(samples, chunks.get(i)), x);
+                        throw new IllegalStateException("layer " + l + " never multiplied " + group.get(0).name());
+                    } catch (CalibrationBackend.Stop expected) {
+                        // the target's inputs were captured
+                    }
+                }
+                cb.target(null, null);
+                tf += (System.nanoTime() - t0) / 1e9 - hTime[0];
+                th += hTime[0];
+                long q0 = System.nanoTime();
+                for (Tensor w : group) {
+                    QuantizedWeight q = quantizer.quantize(w, hess, seen[0]);
+                    cb.quantized(w, q);
+                    out.put(w, q);
+                }
+                tq += (System.nanoTime() - q0) / 1e9;
+            }
+            long t0 = System.nanoTime();
+            for (int i = 0; i < chunks.size(); i++) { // the quantized layer's outputs feed the next layer
+                cb.cache(caches.get(i));
+                fwd.runLayer(l, lengths(samples, chunks.get(i)), hidden.get(i));
+            }
+            tf += (System.nanoTime() - t0) / 1e9;
+            caches.clear();
+            LayerTimes t = new LayerTimes(tf, th, tq);
+            times.add(t);
+            if (listener != null) {
+                listener.layerDone(l, c.numLayers(), t);
+            }
+        }
+        return new Result(out, times);
+    }
+
+    /** Groups of weights sharing an input, in the order the layer multiplies them (null parts skipped). */
+    static List<List<Tensor>> groups(LayerWeights lw) {
+        List<List<Tensor>> g = new ArrayList<>();
+        if (lw.wGate() == null) { // phi: parallel block, fc1 reads the attention's normed input
+            g.add(present(lw.wq(), lw.wk(), lw.wv(), lw.wUp()));
+            g.add(present(lw.wo()));
+            g.add(present(lw.wDown()));
+        } else {
+            g.add(present(lw.wq(), lw.wk(), lw.wv()));
+            g.add(present(lw.wo()));
+            g.add(present(lw.wGate(), lw.wUp()));
+            g.add(present(lw.wDown()));
+        }
+        return g;
+    }
+
+    private static List<Tensor> present(Tensor... ts) {
+        List<Tensor> l = new ArrayList<>();
+        for (Tensor t : ts) {
+            if (t != null) {
+                l.add(t);
+            }
+        }
+        return l;
+    }
+
+    // [from, to) sample ranges of at most chunkRows tokens (a longer sample gets a chunk of its own)
+    private static List<int[]> chunks(List<int[]> samples, int chunkRows) {
+        List<int[]> out = new ArrayList<>();
+        int start = 0;
+        int rows = 0;
+        for (int i = 0; i < samples.size(); i++) {
+            int n = samples.get(i).length;
+            if (n == 0) {
+                throw new IllegalArgumentException("calibration sample " + i + " is empty");
+            }
+            if (i > start && rows + n > chunkRows) {
+                out.add(new int[] {start, i});
+                start = i;
+                rows = 0;
+            }
+            rows += n;
+        }
+        out.add(new int[] {start, samples.size()});
+        return out;
+    }
+
+    private static int[] lengths(List<int[]> samples, int[] chunk) {
+        int[] n = new int[chunk[1] - chunk[0]];
+        for (int i = 0; i < n.length; i++) {
+            n[i] = samples.get(chunk[0] + i).length;
+        }
+        return n;
+    }
+
+    /**
+     * {@code H ← H·n/(n+t) + 2/(n+t) · XᵀX}, n += t: the authors' add_batch, where n counts samples (sequences),
+     * not tokens (they call it once per sample of shape (1, seqlen, K)); a chunk of t samples is one update.
+     * {@code XᵀX} is one matmul on the CPU backend: with {@code Xᵀ (K, t)} as both the weight and the input,
+     * {@code out[i, j] = Σ_r Xᵀ[i, r] · Xᵀ[j, r]}.
+     */
+    static void accumulate(Backend be, float[] x, int rows, int cols, int samples, double[] h, long[] n) {
+        float[] gram = new float[cols * cols];
+        try (Arena arena = Arena.ofShared()) { // the backend's worker threads read it
+            MemorySegment seg = arena.allocate((long) cols * rows * 4, 64);
+            float[] xt = new float[cols * rows];
+            for (int r = 0; r < rows; r++) {
+                for (int k = 0; k < cols; k++) {
+                    xt[k * rows + r] = x[r * cols + k];
+                }
+            }
+            MemorySegment.copy(xt, 0, seg, Tensor.F32_LE, 0, xt.length);
+            be.matmul(new Tensor("calibration XT", DType.F32, new long[] {cols, rows}, seg), null, xt, cols, gram);
+        }
+        long t = samples;
+        double keep = (double) n[0] / (n[0] + t);
+        double add = 2.0 / (n[0] + t);
+        for (int i = 0; i < h.length; i++) {
+            h[i] = h[i] * keep + add * gram[i];
+        }
+        n[0] += t;
+    }
+}

@@ -1,0 +1,110 @@
+package dev.revenant.engine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.revenant.Fixtures;
+import dev.revenant.kernel.Backend;
+import dev.revenant.kernel.Backends;
+import dev.revenant.kernel.Elementwise;
+import dev.revenant.model.LayerWeights;
+import dev.revenant.quant.Precision;
+import dev.revenant.quant.RtnQuantizer;
+import dev.revenant.tensor.Tensor;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The layer-by-layer calibration driver. With RTN as the "quantizer" (it ignores the Hessian), the sequential
+ * pass must see exactly the activations of the one-shot rtn-w4-g128 model: the Hessian it builds for layer 1's
+ * q_proj is checked against one computed here from the {@link Forward} taps of that model (layer 0's output,
+ * normed with layer 1's input norm), in double. Tolerance 1e-5 relative to the largest entry: the driver sums
+ * each chunk's XᵀX in fp32 (≤ 64 terms here, error ≲ 64·2⁻²⁴ relative).
+ */
+class SequentialQuantizerTest {
+
+    @Test
+    void hessiansComeFromTheQuantizedLayersBefore() {
+        Path dir = Fixtures.model("llama");
+        RtnQuantizer rtn = RtnQuantizer.of(Precision.parse("rtn-w4-g128"));
+        Calibration cal = Calibration.random(512, new Calibration.Options(null, 5, 13, 3));
+        for (int chunk : new int[] {13, 64}) { // one sample per chunk, then all five together
+            Map<String, double[]> hs = new HashMap<>();
+            Map<String, Long> ns = new HashMap<>();
+            try (Backend be = Backends.create("vector", 2); Model m = Model.load(dir, be)) {
+                SequentialQuantizer.Result r = SequentialQuantizer.run(m, cal.samples(), (w, h, n) -> {
+                    hs.put(w.name(), h);
+                    ns.put(w.name(), n);
+                    return rtn.quantize(w);
+                }, chunk, null);
+                assertEquals(14, r.weights().size(), "every decoder Linear weight of the 2-layer llama");
+                assertEquals(2, r.times().size());
+                LayerWeights l1 = m.weights().layers().get(1);
+                assertSame(hs.get(l1.wq().name()), hs.get(l1.wk().name()), "q, k, v share one input Hessian");
+                assertSame(hs.get(l1.wq().name()), hs.get(l1.wv().name()));
+                assertEquals(5L, ns.get(l1.wq().name()), "N counts samples, as the authors' add_batch");
+            }
+            double[] want = expectedQHessianOfLayer1(dir, cal.samples());
+            double[] got = hs.get("model.layers.1.self_attn.q_proj.weight");
+            double scale = 0;
+            for (double v : want) {
+                scale = Math.max(scale, Math.abs(v));
+            }
+            for (int i = 0; i < want.length; i++) {
+                assertEquals(want[i], got[i], 1e-5 * scale, "chunk " + chunk + ": H[" + i + "]");
+            }
+        }
+    }
+
+    // H = 2/N Σ xb xbᵀ, xb = rmsnorm(layer 0 output of the rtn-w4-g128 model, layer 1's input_layernorm)
+    private static double[] expectedQHessianOfLayer1(Path dir, List<int[]> samples) {
+        try (Backend be = Backends.create("vector", 2); Model m = Model.load(dir, be, Precision.parse("rtn-w4-g128"))) {
+            int h = m.config().hiddenSize();
+            double[] hess = new double[h * h];
+            Tensor norm = m.weights().layers().get(1).attnNorm();
+            for (int[] s : samples) {
+                float[][] layer0 = new float[1][];
+                new Forward(m).tap((index, seq, x, off, rows, dim) -> {
+                    if (index == 1) {
+                        layer0[0] = java.util.Arrays.copyOfRange(x, off, off + rows * dim);
+                    }
+                }).run(List.of(m.newCache(s.length)), List.of(s), false);
+                float[] xb = new float[layer0[0].length];
+                Elementwise.rmsnorm(layer0[0], 0, xb, 0, s.length, h, norm, (float) m.config().normEps(), false);
+                for (int t = 0; t < s.length; t++) {
+                    for (int i = 0; i < h; i++) {
+                        for (int j = 0; j < h; j++) {
+                            hess[i * h + j] += 2.0 / samples.size() * xb[t * h + i] * xb[t * h + j];
+                        }
+                    }
+                }
+            }
+            return hess;
+        }
+    }
+
+    @Test
+    void everyFixtureFamilyCalibrates() {
+        // phi (parallel block, fc1 grouped with q/k/v), phi3 (fused qkv/gate_up as row slices), qwen3 (q/k norms)
+        for (String arch : new String[] {"phi", "phi3", "qwen3", "gemma"}) {
+            Calibration cal = Calibration.random(512, new Calibration.Options(null, 2, 9, 1));
+            try (Backend be = Backends.create("vector", 2); Model m = Model.load(Fixtures.model(arch), be)) {
+                RtnQuantizer rtn = new RtnQuantizer(4, 32, false);
+                SequentialQuantizer.Result r = SequentialQuantizer.run(m, cal.samples(), (w, h, n) -> {
+                    int in = (int) w.dim(1);
+                    assertEquals(in * in, h.length, w.name());
+                    for (int i = 0; i < in; i++) {
+                        assertTrue(h[i * in + i] >= 0, w.name() + ": a Hessian has a non-negative diagonal");
+                    }
+                    return rtn.quantize(w);
+                }, 64, null);
+                int linear = m.config().numLayers() * (arch.equals("phi") ? 6 : 7);
+                assertEquals(linear, r.weights().size(), arch);
+            }
+        }
+    }
+}
