@@ -16,8 +16,12 @@ final class BackendOptions {
     Integer threads;
 
     @Option(names = "--precision", description = "the decoder Linear layers at: fp32 | bf16 | fp16 | int8 | fp4 | nf4 | "
-            + "q8_0 | q4_0 | rtn-wB[-gG][-sym] (default: as stored)")
+            + "q8_0 | q4_0 | rtn-wB[-gG][-sym] | gptq-wB[-gG][-sym][-act][-static] | awq-wB-gG (default: as stored; GPTQ/AWQ "
+            + "calibrate first, see --calib)")
     String precision;
+
+    @picocli.CommandLine.Mixin
+    CalibOptions calib = new CalibOptions();
 
     @Option(names = "--check-parity", paramLabel = "N", description = "run the first N tokens also on the CPU and compare "
             + "every layer; fail past the tolerance (1e-4 relative; 5e-2 with tensor-core math)")
@@ -40,6 +44,17 @@ final class BackendOptions {
     /** The parsed precision, or null for "as stored". */
     Precision precision() {
         return precision == null ? null : Precision.parse(precision).requireAvailable();
+    }
+
+    /** The calibration settings for GPTQ/AWQ precisions. */
+    dev.revenant.engine.Calibration.Options calibration() {
+        return calib.options();
+    }
+
+    /** Loads {@code dir} on {@code be} at the chosen precision (GPTQ/AWQ: calibrating first, one line per layer on stderr). */
+    dev.revenant.engine.Model load(java.nio.file.Path dir, Backend be) {
+        Precision p = precision();
+        return dev.revenant.engine.Model.load(dir, be, p, calibration(), CalibrationLog.to(System.err, p));
     }
 
     int threadCount() {

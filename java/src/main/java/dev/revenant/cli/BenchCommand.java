@@ -72,7 +72,7 @@ final class BenchCommand implements Runnable {
             if (tokens < 1 || promptLen < 1) {
                 throw new IllegalArgumentException("--tokens and --prompt-len must be ≥ 1");
             }
-            try (Backend be = backend.create(); Model m = Model.load(model, be, backend.precision())) {
+            try (Backend be = backend.create(); Model m = backend.load(model, be)) {
                 long weightBytes = m.weights().bytesPerToken();
                 int vocab = m.config().vocabSize();
                 int[] prompt = new int[promptLen];

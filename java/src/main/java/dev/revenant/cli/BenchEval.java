@@ -51,7 +51,7 @@ final class BenchEval implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        try (Backend be = backend.create(); Model m = Model.load(model, be, backend.precision())) {
+        try (Backend be = backend.create(); Model m = backend.load(model, be)) {
             int vocab = m.config().vocabSize();
             List<int[]> scored = seqs(sequences, scoreLen, vocab, 1);
             List<int[]> prompts = seqs(sequences, promptLen, vocab, 2);

@@ -80,7 +80,7 @@ final class EvalCommand implements Callable<Integer> {
             int total = MuseEvaluator.itemCount(museData, opt);
             String rowName = name != null ? name : model.toAbsolutePath().normalize().getFileName().toString();
             EvalRun.Summary s;
-            try (Model m = Model.load(model, be, backend.precision()); ProgressBar bar = bar("eval " + rowName, total)) {
+            try (Model m = backend.load(model, be); ProgressBar bar = bar("eval " + rowName, total)) {
                 s = EvalRun.run(rowName, m, tok, museData, opt, out, bar::stepBy);
             }
             System.out.println(EvalRun.describe(s));

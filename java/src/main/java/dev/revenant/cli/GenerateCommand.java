@@ -40,7 +40,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (maxNew < 0) {
             throw new IllegalArgumentException("--max-new-tokens: expected ≥ 0, found " + maxNew);
         }
-        try (Tokenizer tok = input.tokenizer(model); Backend be = backend.create(); Model m = Model.load(model, be, backend.precision())) {
+        try (Tokenizer tok = input.tokenizer(model); Backend be = backend.create(); Model m = backend.load(model, be)) {
             int[] prompt = input.tokens(tok);
             backend.checkParity(m, prompt);
             int[] out = Generator.greedy(m, prompt, maxNew, stopAtEos ? m.config().eosTokenId() : -1);

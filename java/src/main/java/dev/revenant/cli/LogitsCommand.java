@@ -33,7 +33,7 @@ final class LogitsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        try (Tokenizer tok = input.tokenizer(model); Backend be = backend.create(); Model m = Model.load(model, be, backend.precision())) {
+        try (Tokenizer tok = input.tokenizer(model); Backend be = backend.create(); Model m = backend.load(model, be)) {
             int[] tokens = input.tokens(tok);
             backend.checkParity(m, tokens);
             float[] logits = new Forward(m).run(List.of(m.newCache(tokens.length)), List.of(tokens), true)[0];

@@ -22,7 +22,13 @@ import picocli.CommandLine.Option;
                     + "columns (per row without -g), asymmetric unless -sym, round half to even (rtn-w8, rtn-w4-g128, "
                     + "rtn-w4-g128-sym, rtn-w3-g64, rtn-w2-g64)",
             "  q8_0 q4_0           GGUF blocks of 32 weights with an fp16 scale",
-            "  gptq-* awq-*        recognised; need calibration (not in this build)",
+            "  gptq-wB[-gG][-sym][-act][-static]",
+            "                      GPTQ (Frantar et al. 2022) as the authors' reference: calibration activations layer by layer "
+                    + "(true-sequential), H = 2/N sum x x^T, 1% dampening, block 128, error feedback; -act = act-order "
+                    + "(desc_act), -static = static groups (gptq-w4-g128, gptq-w4-g128-act, gptq-w8, gptq-w3-g128)",
+            "  awq-wB-gG           AWQ (Lin et al. 2023): activation-aware per-channel scales (grid of 20), weight clipping "
+                    + "search, B bits with zero point, groups of G (awq-w4-g128)",
+            "GPTQ/AWQ read calibration text (--calib; default: a text shipped in the jar) and take minutes to hours on a CPU.",
             "--format gguf writes one GGUF v3 file that llama.cpp loads instead: q8_0 or q4_0 only, llama/mistral models "
                     + "with the byte-level tokenizer of `revenant synth` only; the decoder Linear weights become Q8_0/Q4_0 "
                     + "blocks, embeddings, norms and lm_head F32."})
@@ -36,6 +42,9 @@ final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--format", defaultValue = "revenant",
             description = "revenant (default: packed safetensors checkpoint) or gguf (llama.cpp file; q8_0/q4_0)")
     String format;
+
+    @picocli.CommandLine.Mixin
+    CalibOptions calib = new CalibOptions();
 
     @Option(names = "--out", required = true, description = "output folder; with --format gguf a file path ending "
             + "in .gguf, or a folder that gets OUT/model-<precision>.gguf")
@@ -58,7 +67,7 @@ final class QuantizeCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--out must differ from --model");
         }
         long t0 = System.nanoTime();
-        int quantized = QuantCache.writePacked(model, p, out);
+        int quantized = QuantCache.writePacked(model, p, out, calib.options(), CalibrationLog.to(System.out, p));
         System.out.printf("quantized %d Linear layers of %s to %s (model.safetensors %,d bytes) -> %s (%.1f s)%n", quantized,
                 model, p.name(), Files.size(out.resolve("model.safetensors")), out, (System.nanoTime() - t0) / 1e9);
         return 0;

@@ -1,6 +1,7 @@
 package dev.revenant.quant;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -56,5 +57,41 @@ public final class PackedRows {
         }
         return new RtnPacked(name, m, cols, r.bits(), r.groupSize(), r.sym(),
                 Arrays.copyOfRange(r.codes(), from * cols, to * cols), scale, zero);
+    }
+
+    /**
+     * Row blocks of one weight stacked again (the inverse of {@link #rows}) for GPTQ/AWQ weights quantized as
+     * slices of a fused tensor (phi3's qkv_proj, gate_up_proj): same bits, groups and column permutation needed.
+     */
+    public static GptqPacked stack(String name, List<GptqPacked> parts) {
+        GptqPacked first = parts.get(0);
+        RtnPacked b0 = first.body();
+        int cols = b0.cols();
+        int groups = b0.groups();
+        int rows = 0;
+        for (GptqPacked p : parts) {
+            RtnPacked b = p.body();
+            if (b.cols() != cols || b.bits() != b0.bits() || b.groupSize() != b0.groupSize() || b.sym() != b0.sym()
+                    || !Arrays.equals(p.perm(), first.perm())) {
+                throw new IllegalArgumentException(name + ": row blocks " + first.name() + " and " + p.name()
+                        + " differ in layout and cannot be stacked");
+            }
+            rows += b.rows();
+        }
+        byte[] codes = new byte[rows * cols];
+        float[] scale = new float[groups * rows];
+        float[] zero = new float[groups * rows];
+        int r0 = 0;
+        for (GptqPacked p : parts) {
+            RtnPacked b = p.body();
+            System.arraycopy(b.codes(), 0, codes, r0 * cols, b.rows() * cols);
+            for (int g = 0; g < groups; g++) {
+                System.arraycopy(b.scale(), g * b.rows(), scale, g * rows + r0, b.rows());
+                System.arraycopy(b.zero(), g * b.rows(), zero, g * rows + r0, b.rows());
+            }
+            r0 += b.rows();
+        }
+        return new GptqPacked(name, first.precision(),
+                new RtnPacked(name, rows, cols, b0.bits(), b0.groupSize(), b0.sym(), codes, scale, zero), first.perm());
     }
 }

@@ -118,6 +118,15 @@ public final class QuantCache {
      * files copied. Returns the number of quantized layers.
      */
     public static int writePacked(Path model, Precision p, Path out) throws IOException {
+        return writePacked(model, p, out, dev.revenant.engine.Calibration.Options.DEFAULT, null);
+    }
+
+    /**
+     * As {@link #writePacked(Path, Precision, Path)}; GPTQ/AWQ precisions first run the calibration on {@code calib}
+     * (CPU backend), reporting each layer to {@code listener} (may be null).
+     */
+    public static int writePacked(Path model, Precision p, Path out, dev.revenant.engine.Calibration.Options calib,
+                                  dev.revenant.engine.SequentialQuantizer.Listener listener) throws IOException {
         if (p.kind() == Precision.Kind.FLOAT) {
             throw new IllegalArgumentException(p.name() + " is a float cast; nothing to pack");
         }
@@ -131,6 +140,8 @@ public final class QuantCache {
                 linear.add(s.name());
             }
         }
+        Map<String, QuantizedWeight> calibrated = dev.revenant.engine.CalibratedQuantizers.needsCalibration(p)
+                ? dev.revenant.engine.CalibratedQuantizers.calibrate(model, p, calib, listener) : null;
         int quantized = 0;
         Files.createDirectories(out);
         try (Checkpoint ck = Checkpoint.open(model)) {
@@ -138,7 +149,10 @@ public final class QuantCache {
             for (String n : ck.names()) {
                 Tensor t = ck.tensor(n);
                 if (linear.contains(n)) {
-                    QuantizedWeight q = Quantizers.quantize(p, t);
+                    QuantizedWeight q = calibrated != null ? calibrated.get(n) : Quantizers.quantize(p, t);
+                    if (q == null) {
+                        throw new IllegalStateException(n + ": the calibration did not quantize it");
+                    }
                     tensors.addAll(PackedIo.tensors(q, n.substring(0, n.length() - ".weight".length())));
                     quantized++;
                 } else {
