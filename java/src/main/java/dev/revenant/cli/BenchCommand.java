@@ -73,7 +73,7 @@ final class BenchCommand implements Runnable {
                 throw new IllegalArgumentException("--tokens and --prompt-len must be ≥ 1");
             }
             try (Backend be = backend.create(); Model m = backend.load(model, be)) {
-                long weightBytes = m.weights().bytesPerToken();
+                long weightBytes = m.weightBytesPerToken();
                 int vocab = m.config().vocabSize();
                 int[] prompt = new int[promptLen];
                 for (int i = 0; i < promptLen; i++) {

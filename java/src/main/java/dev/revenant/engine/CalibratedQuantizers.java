@@ -2,7 +2,6 @@ package dev.revenant.engine;
 
 import dev.revenant.kernel.Backend;
 import dev.revenant.kernel.Backends;
-import dev.revenant.kernel.PackedRouter;
 import dev.revenant.quant.GptqPacked;
 import dev.revenant.quant.PackedRows;
 import dev.revenant.quant.Precision;
@@ -27,41 +26,69 @@ public final class CalibratedQuantizers {
         return p.kind() == Precision.Kind.GPTQ || p.kind() == Precision.Kind.AWQ;
     }
 
+    /** Runs GPTQ or AWQ over {@code model} (full precision, CPU backend) on the calibration samples. */
+    static SequentialQuantizer.Result run(Model model, Precision p, Calibration cal, java.lang.foreign.Arena arena,
+                                          SequentialQuantizer.Listener listener) {
+        return switch (p.kind()) {
+            case GPTQ -> SequentialQuantizer.run(model, cal.samples(), gptq(p), CHUNK_TOKENS, listener);
+            case AWQ -> AwqCalibration.run(model, cal.samples(), awq(p), CHUNK_TOKENS, arena, listener);
+            default -> throw new IllegalArgumentException("precision '" + p.name() + "' needs no calibration");
+        };
+    }
+
     /** The per-weight quantizer of a GPTQ precision. */
-    static SequentialQuantizer.WeightQuantizer forPrecision(Precision p) {
+    static SequentialQuantizer.WeightQuantizer gptq(Precision p) {
         throw new IllegalArgumentException("precision '" + p.name() + "': quantizer not in this build yet");
+    }
+
+    /** The AWQ grid of an AWQ precision. */
+    static AwqCalibration.Grid awq(Precision p) {
+        throw new IllegalArgumentException("precision '" + p.name() + "': quantizer not in this build yet");
+    }
+
+    /** What a calibrated quantization changed: the packed Linear weights and other tensors (AWQ's folded norms), by name. */
+    public record Calibrated(Map<String, QuantizedWeight> linear, Map<String, Tensor> replaced) {
     }
 
     /**
      * Calibrates the float checkpoint {@code dir} at {@code p} on the CPU and returns each decoder Linear weight,
      * by checkpoint tensor name (row slices of fused tensors stacked back into one weight).
      */
-    public static Map<String, QuantizedWeight> calibrate(Path dir, Precision p, Calibration.Options calib,
-                                                         SequentialQuantizer.Listener listener) {
+    public static Calibrated calibrate(Path dir, Precision p, Calibration.Options calib,
+                                       SequentialQuantizer.Listener listener) {
         try (Backend be = Backends.create("auto-cpu", dev.revenant.Settings.defaultThreads());
-             Model m = Model.load(dir, be, p, calib, listener)) {
-            PackedRouter router = (PackedRouter) m.backend();
+             Model m = Model.load(dir, be); java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared()) {
+            Calibration cal = Calibration.load(dir, m.config().vocabSize(), calib);
+            SequentialQuantizer.Result r = run(m, p, cal, arena, listener);
             Map<String, List<QuantizedWeight>> byName = new LinkedHashMap<>();
-            m.weights().mapLinear(t -> {
-                QuantizedWeight q = router.packedFor(t);
+            r.weights().forEach((t, q) -> {
                 String n = t.name();
                 int bracket = n.lastIndexOf('[');
                 byName.computeIfAbsent(bracket < 0 ? n : n.substring(0, bracket), k -> new ArrayList<>()).add(q);
-                return t;
             });
-            Map<String, QuantizedWeight> out = new LinkedHashMap<>();
+            Map<String, QuantizedWeight> linear = new LinkedHashMap<>();
             byName.forEach((name, parts) -> {
                 if (parts.size() == 1 && parts.get(0).name().equals(name)) {
-                    out.put(name, parts.get(0));
-                } else {
+                    linear.put(name, parts.get(0));
+                } else { // row slices of a fused tensor, stacked back by their row offsets
                     List<GptqPacked> g = new ArrayList<>();
                     for (QuantizedWeight q : parts) {
                         g.add((GptqPacked) q);
                     }
-                    out.put(name, PackedRows.stack(name, g));
+                    g.sort(java.util.Comparator.comparingInt(q -> sliceStart(q.name())));
+                    linear.put(name, PackedRows.stack(name, g));
                 }
             });
-            return out;
+            Map<String, Tensor> replaced = new LinkedHashMap<>();
+            r.replaced().forEach((orig, now) -> replaced.put(orig.name(),
+                    Tensor.ofFloats(orig.name(), now.toFloatArray(), orig.shape()))); // out of the arena closed below
+            return new Calibrated(linear, replaced);
         }
+    }
+
+    // "name[a:b]" -> a
+    private static int sliceStart(String n) {
+        int i = n.lastIndexOf('[');
+        return Integer.parseInt(n.substring(i + 1, n.indexOf(':', i)));
     }
 }

@@ -13,9 +13,10 @@ import java.util.Map;
  * <li>a Linear weight already quantized runs on its packed form (as the quantized model will);
  * <li>the matmul of the {@linkplain #target(Tensor, InputSink) target} weight hands its input rows to a sink and
  *     stops the layer there ({@link Stop}): the rest of the layer is not needed yet;
- * <li>outputs of already-quantized weights are remembered per chunk of calibration samples, so the next stage of
- *     the same layer (which reruns the layer up to its own target on the same inputs) copies them instead of
- *     multiplying again, within a memory budget.
+ * <li>a weight may be {@linkplain #substitute(Tensor, Tensor) replaced} by another dense tensor (AWQ's candidates);
+ * <li>matmul outputs are remembered per chunk of calibration samples, keyed by the weight in effect and a 64-bit
+ *     hash of the input rows, so a rerun of the layer (the next stage, the next AWQ candidate) copies the outputs
+ *     whose weight and input did not change instead of multiplying again, within a memory budget.
  * </ul>
  */
 final class CalibrationBackend implements Backend {
@@ -32,8 +33,16 @@ final class CalibrationBackend implements Backend {
     }
 
     private final Backend delegate;
+    /** A remembered output: the weight object in effect, the input's hash and row count, the output. */
+    record Cached(Object weight, long inputHash, int rows, float[] out) {
+    }
+
     private final Map<Tensor, QuantizedWeight> quantized = new IdentityHashMap<>();
-    private Map<Tensor, float[]> chunkCache = new IdentityHashMap<>();
+    private final Map<Tensor, Tensor> substitutes = new IdentityHashMap<>();
+    private Map<Tensor, Cached> chunkCache = new IdentityHashMap<>();
+    private boolean captureOutput;
+    private final Map<Tensor, InputSink> inputObservers = new IdentityHashMap<>();
+    private final Map<Tensor, InputSink> outputObservers = new IdentityHashMap<>();
     private final long budgetFloats;
     private long cachedFloats;
     private Tensor target;
@@ -52,13 +61,41 @@ final class CalibrationBackend implements Backend {
         quantized.put(w, q);
     }
 
+    /** Uses {@code replacement} (same shape) wherever the layer multiplies by {@code w}; null restores {@code w}. */
+    void substitute(Tensor w, Tensor replacement) {
+        if (replacement == null) {
+            substitutes.remove(w);
+        } else {
+            substitutes.put(w, replacement);
+        }
+    }
+
+    /** The matmul of {@code w} hands its input rows to {@code s} and stops the layer (null: no target). */
     void target(Tensor w, InputSink s) {
         target = w;
         sink = s;
+        captureOutput = false;
+    }
+
+    /** The matmul of {@code w} runs, hands its output rows {@code (rows, N)} to {@code s}, then stops the layer. */
+    void targetOutput(Tensor w, InputSink s) {
+        target = w;
+        sink = s;
+        captureOutput = true;
+    }
+
+    /** Hands the input ({@code output} false) or output rows of every matmul of {@code w} to {@code s}; the layer goes on. */
+    void observe(Tensor w, boolean output, InputSink s) {
+        (output ? outputObservers : inputObservers).put(w, s);
+    }
+
+    void clearObservers() {
+        inputObservers.clear();
+        outputObservers.clear();
     }
 
     /** The output cache of one chunk of samples (the caller keeps one map per chunk for the current layer). */
-    void cache(Map<Tensor, float[]> perChunk) {
+    void cache(Map<Tensor, Cached> perChunk) {
         chunkCache = perChunk;
     }
 
@@ -79,26 +116,55 @@ final class CalibrationBackend implements Backend {
 
     @Override
     public void matmul(Tensor w, Tensor bias, float[] x, int rows, float[] out) {
-        if (w == target) {
+        if (w == target && !captureOutput) {
             sink.accept(x, rows, (int) w.dim(1));
             throw new Stop();
         }
+        InputSink in = inputObservers.get(w);
+        if (in != null) {
+            in.accept(x, rows, (int) w.dim(1));
+        }
         QuantizedWeight q = quantized.get(w);
-        if (q == null) {
-            delegate.matmul(w, bias, x, rows, out);
-            return;
-        }
+        Tensor sub = substitutes.get(w);
+        Object effective = q != null ? q : sub != null ? sub : w;
+        int k = (int) w.dim(1);
         int n = rows * (int) w.dim(0);
-        float[] hit = chunkCache.get(w);
-        if (hit != null && hit.length == n) {
-            System.arraycopy(hit, 0, out, 0, n);
-            return;
+        long hash = hash(x, rows * k);
+        Cached hit = chunkCache.get(w);
+        if (hit != null && hit.weight() == effective && hit.inputHash() == hash && hit.rows() == rows) {
+            System.arraycopy(hit.out(), 0, out, 0, n);
+        } else {
+            if (q != null) {
+                delegate.matmulPacked(q, bias, x, rows, out);
+            } else {
+                delegate.matmul(sub != null ? sub : w, bias, x, rows, out);
+            }
+            long old = hit == null ? 0 : hit.out().length;
+            if (cachedFloats - old + n <= budgetFloats) {
+                chunkCache.put(w, new Cached(effective, hash, rows, java.util.Arrays.copyOf(out, n)));
+                cachedFloats += n - old;
+            }
         }
-        delegate.matmulPacked(q, bias, x, rows, out);
-        if (cachedFloats + n <= budgetFloats) {
-            chunkCache.put(w, java.util.Arrays.copyOf(out, n));
-            cachedFloats += n;
+        InputSink ob = outputObservers.get(w);
+        if (ob != null) {
+            ob.accept(out, rows, (int) w.dim(0));
         }
+        if (w == target) {
+            sink.accept(out, rows, (int) w.dim(0));
+            throw new Stop();
+        }
+    }
+
+    // FNV-1a over the float bits with a final mix: equal inputs give equal hashes; a collision between two
+    // different inputs of the same weight in one chunk (2^-64) is the only way a stale output could be reused
+    private static long hash(float[] x, int n) {
+        long h = 0xcbf29ce484222325L;
+        for (int i = 0; i < n; i++) {
+            h = (h ^ Float.floatToRawIntBits(x[i])) * 0x100000001b3L;
+        }
+        h ^= h >>> 33;
+        h *= 0xff51afd7ed558ccdL;
+        return h ^ (h >>> 33);
     }
 
     @Override

@@ -95,19 +95,18 @@ public final class Model implements AutoCloseable {
                     // the float model first, then each Linear layer quantized in order on calibration activations
                     Model plain = new Model(dir, config, ckpt, w, backend, arena, null);
                     Calibration cal = Calibration.load(dir, config.vocabSize(), calib);
-                    SequentialQuantizer.Result r = SequentialQuantizer.run(plain, cal.samples(),
-                            CalibratedQuantizers.forPrecision(precision), CalibratedQuantizers.CHUNK_TOKENS, listener);
+                    SequentialQuantizer.Result r = CalibratedQuantizers.run(plain, precision, cal, arena, listener);
                     Map<Tensor, QuantizedWeight> q = r.weights();
-                    w = w.mapLinear(x -> {
+                    w = w.replace(r.replaced()).mapLinear(x -> {
                         QuantizedWeight qw = q.get(x);
-                        Tensor d = qw.dequantize(arena);
+                        Tensor d = placeholder(qw);
                         router.register(d, qw);
                         return d;
                     });
                 } else if (precision != null) {
                     // quantize each decoder Linear layer (phi3's fused tensors slice by slice); its matmuls run
-                    // on the packed weight through the router (Backend.matmulPacked). The dequantized F32 copy
-                    // stays as the placeholder the router keys on: memory as before, to be dropped later
+                    // on the packed weight through the router (Backend.matmulPacked); the model keeps only a
+                    // zero-byte placeholder per weight for the router to key on
                     w = quantizeLinear(w, precision, arena, router);
                 }
             }
@@ -121,7 +120,7 @@ public final class Model implements AutoCloseable {
     }
 
     // every decoder Linear quantized (in parallel: each tensor is independent, results as if sequential),
-    // its matmuls routed to the packed weight; the dequantized copy is the placeholder the router keys on
+    // its matmuls routed to the packed weight by a zero-byte placeholder
     private static Weights quantizeLinear(Weights w, Precision precision, Arena arena, PackedRouter router) {
         List<Tensor> linear = new ArrayList<>();
         w.mapLinear(x -> {
@@ -132,7 +131,7 @@ public final class Model implements AutoCloseable {
         Tensor[] d = new Tensor[linear.size()];
         IntStream.range(0, q.length).parallel().forEach(i -> {
             q[i] = Quantizers.quantize(precision, linear.get(i));
-            d[i] = q[i].dequantize(arena);
+            d[i] = placeholder(q[i]);
         });
         Map<Tensor, Integer> index = new IdentityHashMap<>();
         for (int i = 0; i < q.length; i++) {
@@ -162,7 +161,9 @@ public final class Model implements AutoCloseable {
             String prefix = name.substring(0, name.length() - ".weight".length());
             QuantizedWeight q = PackedIo.read(p, prefix, shape, ckpt::tensor);
             full.put(name, q);
-            return Optional.of(q.dequantize(arena));
+            // fused phi3 tensors are sliced by rows below: a weight whose row slices are not exact (bnb blocks
+            // across rows) keeps a dequantized copy to slice; every other weight is a zero-byte placeholder
+            return Optional.of(PackedRows.rows(q, 0, 0).isEmpty() ? q.dequantize(arena) : placeholder(q));
         }, ckpt.path().toString());
         // fused phi3 tensors are bound as row slices named "name[a:b]" of the dequantized tensor; each gets
         // the same rows of the packed weight where that slice is exact (PackedRows), else stays dense F32
@@ -180,6 +181,17 @@ public final class Model implements AutoCloseable {
             }
             return t;
         });
+    }
+
+    /** The zero-byte stand-in the router maps to {@code q} (DType.PACKED: nothing reads its values). */
+    static Tensor placeholder(QuantizedWeight q) {
+        return new Tensor(q.name(), DType.PACKED, q.shape(), java.lang.foreign.MemorySegment.NULL);
+    }
+
+    /** Bytes of weights read per decoded token: {@link Weights#bytesPerToken()} plus the packed weights' bytes. */
+    public long weightBytesPerToken() {
+        long b = weights.bytesPerToken();
+        return backend instanceof PackedRouter pr ? b + pr.packedBytes() : b;
     }
 
     /** The precision the model was loaded at (null = as stored). */

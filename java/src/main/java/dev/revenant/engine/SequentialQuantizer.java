@@ -52,8 +52,11 @@ public final class SequentialQuantizer {
         }
     }
 
-    /** The quantized weight of every decoder Linear tensor (keyed by the model's tensor objects) and the times. */
-    public record Result(Map<Tensor, QuantizedWeight> weights, List<LayerTimes> times) {
+    /**
+     * The quantized weight of every decoder Linear tensor (keyed by the model's tensor objects), other decoder
+     * tensors the method changed (AWQ folds its scales into norms and biases; empty for GPTQ), and the times.
+     */
+    public record Result(Map<Tensor, QuantizedWeight> weights, Map<Tensor, Tensor> replaced, List<LayerTimes> times) {
     }
 
     private SequentialQuantizer() {
@@ -87,7 +90,7 @@ public final class SequentialQuantizer {
         List<LayerTimes> times = new ArrayList<>();
         for (int l = 0; l < c.numLayers(); l++) {
             LayerWeights lw = model.weights().layers().get(l);
-            List<Map<Tensor, float[]>> caches = new ArrayList<>();
+            List<Map<Tensor, CalibrationBackend.Cached>> caches = new ArrayList<>();
             for (int i = 0; i < chunks.size(); i++) {
                 caches.add(new IdentityHashMap<>());
             }
@@ -142,11 +145,11 @@ public final class SequentialQuantizer {
                 listener.layerDone(l, c.numLayers(), t);
             }
         }
-        return new Result(out, times);
+        return new Result(out, Map.of(), times);
     }
 
     /** Groups of weights sharing an input, in the order the layer multiplies them (null parts skipped). */
-    static List<List<Tensor>> groups(LayerWeights lw) {
+    public static List<List<Tensor>> groups(LayerWeights lw) {
         List<List<Tensor>> g = new ArrayList<>();
         if (lw.wGate() == null) { // phi: parallel block, fc1 reads the attention's normed input
             g.add(present(lw.wq(), lw.wk(), lw.wv(), lw.wUp()));
@@ -172,7 +175,7 @@ public final class SequentialQuantizer {
     }
 
     // [from, to) sample ranges of at most chunkRows tokens (a longer sample gets a chunk of its own)
-    private static List<int[]> chunks(List<int[]> samples, int chunkRows) {
+    static List<int[]> chunks(List<int[]> samples, int chunkRows) {
         List<int[]> out = new ArrayList<>();
         int start = 0;
         int rows = 0;
@@ -192,7 +195,7 @@ public final class SequentialQuantizer {
         return out;
     }
 
-    private static int[] lengths(List<int[]> samples, int[] chunk) {
+    static int[] lengths(List<int[]> samples, int[] chunk) {
         int[] n = new int[chunk[1] - chunk[0]];
         for (int i = 0; i < n.length; i++) {
             n[i] = samples.get(chunk[0] + i).length;

@@ -9,9 +9,9 @@ import java.util.Map;
  * Quantized Linear layers on top of another backend: a matmul whose weight is a registered placeholder
  * tensor (by identity) runs {@link Backend#matmulPacked} of the delegate on the packed weight, dequantized
  * inside the kernel (LLM.int8: its activation-quantizing op); every other op goes to the delegate
- * unchanged. The placeholders are, for now, the dequantized F32 copies the model made at load, so the
- * memory cost of a quantized model is unchanged (the copies are only read by ops that bypass the router).
- * Registration happens at load, before the first op. Closing it does not close the delegate.
+ * unchanged. The placeholders are zero-byte {@code DType.PACKED} tensors of the weight's shape, so a quantized
+ * model holds only its packed weights. Registration happens at load, before the first op. Closing it does not
+ * close the delegate.
  */
 public final class PackedRouter implements Backend {
     private final Backend delegate;
@@ -28,6 +28,15 @@ public final class PackedRouter implements Backend {
                     + java.util.Arrays.toString(q.shape()));
         }
         packed.put(placeholder, q);
+    }
+
+    /** Bytes of all registered packed weights. */
+    public long packedBytes() {
+        long b = 0;
+        for (QuantizedWeight q : packed.values()) {
+            b += q.packedBytes();
+        }
+        return b;
     }
 
     /** Registered weights (for tests and logs). */

@@ -28,7 +28,8 @@ public record Weights(Tensor embed, List<LayerWeights> layers, Tensor finalNorm,
             Tensor x = find.apply(spec.name()).orElseThrow(() -> new IllegalArgumentException(
                     where + ": tensor '" + spec.name() + "' missing; expected " + Arrays.toString(spec.shape())
                             + " for model_type " + c.modelType()));
-            if (!Arrays.equals(x.shape(), spec.shape()) || !isWeightDType(x.dtype())) {
+            boolean packed = x.dtype() == dev.revenant.tensor.DType.PACKED && spec.role() == Architecture.Role.LINEAR;
+            if (!Arrays.equals(x.shape(), spec.shape()) || !(isWeightDType(x.dtype()) || packed)) {
                 throw new IllegalArgumentException(where + ": " + spec.name() + ": expected "
                         + Arrays.toString(spec.shape()) + " F32|BF16|F16, found " + Arrays.toString(x.shape()) + " " + x.dtype());
             }
@@ -94,6 +95,22 @@ public record Weights(Tensor embed, List<LayerWeights> layers, Tensor finalNorm,
                     l.bq(), l.bk(), l.bv(), f.apply(l.wo()), l.bo(), l.qNorm(), l.kNorm(), l.mlpNorm(),
                     l.wGate() == null ? null : f.apply(l.wGate()), f.apply(l.wUp()), f.apply(l.wDown()),
                     l.bGate(), l.bUp(), l.bDown()));
+        }
+        return new Weights(embed, List.copyOf(out), finalNorm, finalNormBias, lmHead, lmHeadBias);
+    }
+
+    /**
+     * These weights with the decoder-layer tensors found (by identity) in {@code r} replaced by their values there
+     * (AWQ folds its scales into norms and biases); every other tensor as it is.
+     */
+    public Weights replace(java.util.Map<Tensor, Tensor> r) {
+        java.util.function.UnaryOperator<Tensor> f = t -> t == null ? null : r.getOrDefault(t, t);
+        List<LayerWeights> out = new ArrayList<>();
+        for (LayerWeights l : layers) {
+            out.add(new LayerWeights(f.apply(l.attnNorm()), f.apply(l.attnNormBias()), f.apply(l.wq()), f.apply(l.wk()),
+                    f.apply(l.wv()), f.apply(l.bq()), f.apply(l.bk()), f.apply(l.bv()), f.apply(l.wo()), f.apply(l.bo()),
+                    f.apply(l.qNorm()), f.apply(l.kNorm()), f.apply(l.mlpNorm()), f.apply(l.wGate()), f.apply(l.wUp()),
+                    f.apply(l.wDown()), f.apply(l.bGate()), f.apply(l.bUp()), f.apply(l.bDown())));
         }
         return new Weights(embed, List.copyOf(out), finalNorm, finalNormBias, lmHead, lmHeadBias);
     }

@@ -51,6 +51,10 @@ public final class SafetensorsWriter {
             if (name == null || dtype == null || shape == null || source == null) {
                 throw new IllegalArgumentException("entry " + name + ": name, dtype, shape and source are required");
             }
+            if (dtype == DType.PACKED) {
+                throw new IllegalArgumentException("entry " + name + ": a PACKED placeholder has no bytes to write; write the "
+                        + "packed weight's parts (PackedIo.tensors)");
+            }
             shape = shape.clone();
         }
 

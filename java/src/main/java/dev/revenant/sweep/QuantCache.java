@@ -140,8 +140,9 @@ public final class QuantCache {
                 linear.add(s.name());
             }
         }
-        Map<String, QuantizedWeight> calibrated = dev.revenant.engine.CalibratedQuantizers.needsCalibration(p)
+        var cal = dev.revenant.engine.CalibratedQuantizers.needsCalibration(p)
                 ? dev.revenant.engine.CalibratedQuantizers.calibrate(model, p, calib, listener) : null;
+        Map<String, QuantizedWeight> calibrated = cal == null ? null : cal.linear();
         int quantized = 0;
         Files.createDirectories(out);
         try (Checkpoint ck = Checkpoint.open(model)) {
@@ -156,7 +157,7 @@ public final class QuantCache {
                     tensors.addAll(PackedIo.tensors(q, n.substring(0, n.length() - ".weight".length())));
                     quantized++;
                 } else {
-                    tensors.add(t);
+                    tensors.add(cal != null && cal.replaced().containsKey(n) ? cal.replaced().get(n) : t);
                 }
             }
             Map<String, String> meta = new LinkedHashMap<>();

@@ -8,7 +8,12 @@ public enum DType {
     F64(8), F32(4), F16(2), BF16(2),
     I64(8), I32(4), I16(2), I8(1),
     U64(8), U32(4), U16(2), U8(1),
-    BOOL(1), F8_E4M3(1), F8_E5M2(1);
+    BOOL(1), F8_E4M3(1), F8_E5M2(1),
+    /**
+     * Not a file type: the zero-byte stand-in for a quantized weight inside a loaded model. The values live in the
+     * packed weight the backend's router holds; reading the stand-in itself fails (it has no bytes).
+     */
+    PACKED(0);
 
     private final int byteSize;
 
@@ -33,7 +38,7 @@ public enum DType {
     public static DType parse(String name) {
         if (name != null) {
             for (DType d : values()) {
-                if (d.name().equals(name.toUpperCase(Locale.ROOT))) {
+                if (d != PACKED && d.name().equals(name.toUpperCase(Locale.ROOT))) {
                     return d;
                 }
             }

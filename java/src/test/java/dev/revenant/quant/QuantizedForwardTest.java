@@ -59,4 +59,21 @@ class QuantizedForwardTest {
             }
         }
     }
+
+    /** A quantized model holds only its packed weights: the decoder Linear tensors are zero-byte placeholders. */
+    @org.junit.jupiter.api.Test
+    void quantizedModelsKeepNoDequantizedCopy() {
+        try (Backend be = Backends.create("vector", 2); Model f = Model.load(Fixtures.model("llama"), be);
+             Model q = Model.load(Fixtures.model("llama"), be, Precision.parse("rtn-w4-g128"))) {
+            var l = q.weights().layers().get(1);
+            for (Tensor t : new Tensor[] {l.wq(), l.wk(), l.wv(), l.wo(), l.wGate(), l.wUp(), l.wDown()}) {
+                org.junit.jupiter.api.Assertions.assertEquals(dev.revenant.tensor.DType.PACKED, t.dtype(), t.name());
+                org.junit.jupiter.api.Assertions.assertEquals(0, t.data().byteSize(), t.name());
+            }
+            // 4-bit codes are held one per byte with fp32 scales/zeros per 128 columns: under a third of fp32
+            long linearF32 = f.weightBytesPerToken() - q.weights().bytesPerToken();
+            long packed = q.weightBytesPerToken() - q.weights().bytesPerToken();
+            assertTrue(packed > 0 && packed < linearF32 / 3, "packed " + packed + " bytes vs fp32 " + linearF32);
+        }
+    }
 }

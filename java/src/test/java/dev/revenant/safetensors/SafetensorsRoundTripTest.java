@@ -41,6 +41,9 @@ class SafetensorsRoundTripTest {
         List<Tensor> out = new ArrayList<>();
         int seed = 0;
         for (DType d : DType.values()) {
+            if (d == DType.PACKED) { // the in-memory placeholder of a quantized weight, never in a file
+                continue;
+            }
             long[] shape = {2, 3};
             out.add(new Tensor("t." + d.name().toLowerCase(), d, shape, pattern(6L * d.byteSize(), seed++)));
         }

@@ -1,0 +1,329 @@
+package dev.revenant.engine;
+
+import dev.revenant.model.Family;
+import dev.revenant.model.LayerWeights;
+import dev.revenant.quant.QuantizedWeight;
+import dev.revenant.tensor.DType;
+import dev.revenant.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * AWQ (Lin et al. 2023, "AWQ: Activation-aware Weight Quantization", §3.2–3.3) driven through the model
+ * with the engine's own layer arithmetic, in the order AutoAWQ documents for llama-style blocks:
+ * <ol>
+ * <li>one full-precision pass of the layer collects, per group of Linear layers sharing an input, the mean
+ *     |x| per input channel, a subsample of input rows (every k-th token, about 512), and the full-precision
+ *     output of the block the group feeds (attention: o_proj's output; MLP: down_proj's; phi: the layer's);
+ * <li>per group, the grid search over α = i/20 (i = 0..19): s = mean|x|^α (≥ 1e-4), normalised by
+ *     √(max s · min s); each Linear of the group becomes Q(W·diag(s))·diag(s)⁻¹ and the block runs on the
+ *     same inputs; the α with the smallest squared output error wins (all groups searched on the
+ *     full-precision layer);
+ * <li>the scales are folded: the preceding norm (or Linear's rows and bias) divided by s, the group's
+ *     input columns multiplied by s; groups: [q, k, v] (+ fc1 for phi) after the input norm, o after v
+ *     (only where v's rows match o's columns, i.e. no GQA), [gate, up] after the post-attention norm, down
+ *     after up;
+ * <li>the clipping search per Linear except q and k (their errors are not measured through the softmax)
+ *     on the scaled inputs, then the final quantization (zero point, groups).
+ * </ol>
+ * The next layer's inputs are the full-precision layer's outputs (AutoAWQ's order, unlike GPTQ's).
+ */
+public final class AwqCalibration {
+    /** The AWQ grid: pseudo-quantization, clipping search and the final packing (quant.AwqQuantizer). */
+    public interface Grid {
+        /** {@code Q(w)}: the dequantized values of w {@code [rows, cols]} on the grid. */
+        float[] pseudoQuantize(float[] w, int rows, int cols);
+
+        /** Searches and applies the clip of w {@code [rows, cols]} in place, given sample inputs {@code x [tokens, cols]}. */
+        void clip(float[] w, int rows, int cols, float[] x, int tokens);
+
+        /** The packed weight. */
+        QuantizedWeight quantize(String name, float[] w, int rows, int cols);
+    }
+
+    static final int GRID = 20;
+    static final int SAMPLE_TOKENS = 512;
+
+    private AwqCalibration() {
+    }
+
+    /** One scaling group: its Linear layers, what precedes them, and whose output measures the error. */
+    private record Group(List<Tensor> linears, Tensor norm, Tensor normBias, Tensor prev, Tensor prevBias, Tensor inspect) {
+    }
+
+    /** Per-group statistics of the full-precision pass. */
+    private static final class Stats {
+        double[] absSum;
+        long tokens;
+        final List<float[]> sample = new ArrayList<>();
+        List<float[]> ref = new ArrayList<>(); // per chunk: the inspected block's output
+    }
+
+    /** Quantizes every decoder Linear weight of {@code model} (full precision, CPU backend) with AWQ. */
+    public static SequentialQuantizer.Result run(Model model, List<int[]> samples, Grid grid, int chunkRows,
+                                                 Arena arena, SequentialQuantizer.Listener listener) {
+        CalibrationBackend cb = new CalibrationBackend(model.backend(), Math.max(0, Runtime.getRuntime().maxMemory() / 4));
+        Forward fwd = new Forward(model, cb);
+        List<int[]> chunks = SequentialQuantizer.chunks(samples, chunkRows);
+        long total = 0;
+        for (int[] s : samples) {
+            total += s.length;
+        }
+        int step = (int) Math.max(1, total / SAMPLE_TOKENS);
+        List<float[]> hidden = new ArrayList<>();
+        for (int[] ch : chunks) {
+            hidden.add(fwd.embedOnly(samples.subList(ch[0], ch[1])));
+        }
+        Map<Tensor, QuantizedWeight> out = new LinkedHashMap<>();
+        Map<Tensor, Tensor> replaced = new IdentityHashMap<>();
+        List<SequentialQuantizer.LayerTimes> times = new ArrayList<>();
+        boolean phi = model.config().family() == Family.PHI;
+        boolean plusOne = model.config().family().norm() == Family.NormKind.RMS_PLUS_ONE;
+        for (int l = 0; l < model.config().numLayers(); l++) {
+            long t0 = System.nanoTime();
+            LayerWeights lw = model.weights().layers().get(l);
+            List<Group> groups = groups(lw, phi);
+            List<Map<Tensor, CalibrationBackend.Cached>> caches = new ArrayList<>();
+            Map<Group, Stats> stats = new IdentityHashMap<>();
+            for (Group g : groups) {
+                stats.put(g, new Stats());
+            }
+            List<float[]> layerRef = new ArrayList<>();
+            // 1. the full-precision pass: statistics, samples, reference outputs, and the next layer's inputs
+            long[] seen = {0};
+            for (int i = 0; i < chunks.size(); i++) {
+                caches.add(new IdentityHashMap<>());
+                cb.cache(caches.get(i));
+                long base = seen[0];
+                for (Group g : groups) {
+                    Stats st = stats.get(g);
+                    cb.observe(g.linears().get(0), false, (x, rows, cols) -> collect(st, x, rows, cols, base, step));
+                    if (g.inspect() != null) {
+                        cb.observe(g.inspect(), true, (y, rows, cols) -> st.ref.add(java.util.Arrays.copyOf(y, rows * cols)));
+                    }
+                }
+                float[] x = hidden.get(i).clone();
+                fwd.runLayer(l, SequentialQuantizer.lengths(samples, chunks.get(i)), x);
+                cb.clearObservers();
+                layerRef.add(x);
+                seen[0] += x.length / model.config().hiddenSize();
+            }
+            for (Group g : groups) {
+                if (g.inspect() == null) {
+                    stats.get(g).ref = layerRef;
+                }
+            }
+            double tForward = (System.nanoTime() - t0) / 1e9;
+            long q0 = System.nanoTime();
+            // 2. the grid search per group, on the full-precision layer
+            Map<Group, float[]> scales = new LinkedHashMap<>();
+            for (Group g : groups) {
+                scales.put(g, search(g, stats.get(g), grid, cb, fwd, l, samples, chunks, hidden, caches, arena));
+            }
+            // 3. fold the scales, 4. clip and quantize
+            Map<Tensor, float[]> w = new IdentityHashMap<>();
+            for (Group g : groups) {
+                for (Tensor t : g.linears()) {
+                    w.computeIfAbsent(t, Tensor::toFloatArray);
+                }
+                if (g.prev() != null) {
+                    w.computeIfAbsent(g.prev(), Tensor::toFloatArray);
+                }
+            }
+            for (Group g : groups) {
+                float[] s = scales.get(g);
+                for (Tensor t : g.linears()) {
+                    scaleColumns(w.get(t), (int) t.dim(0), (int) t.dim(1), s);
+                }
+                if (g.norm() != null) {
+                    replaced.put(g.norm(), divide(g.norm(), s, plusOne && g.normBias() == null, arena));
+                    if (g.normBias() != null) {
+                        replaced.put(g.normBias(), divide(g.normBias(), s, false, arena));
+                    }
+                } else {
+                    divideRows(w.get(g.prev()), (int) g.prev().dim(0), (int) g.prev().dim(1), s);
+                    if (g.prevBias() != null) {
+                        replaced.put(g.prevBias(), divide(g.prevBias(), s, false, arena));
+                    }
+                }
+            }
+            for (Group g : groups) {
+                Stats st = stats.get(g);
+                float[] s = scales.get(g);
+                int cols = s.length;
+                int n = st.sample.size();
+                float[] xs = new float[n * cols];
+                for (int r = 0; r < n; r++) {
+                    float[] row = st.sample.get(r);
+                    for (int c = 0; c < cols; c++) {
+                        xs[r * cols + c] = row[c] / s[c];
+                    }
+                }
+                for (Tensor t : g.linears()) {
+                    if (t != lw.wq() && t != lw.wk()) {
+                        grid.clip(w.get(t), (int) t.dim(0), cols, xs, n);
+                    }
+                }
+            }
+            for (Map.Entry<Tensor, float[]> e : w.entrySet()) {
+                Tensor t = e.getKey();
+                out.put(t, grid.quantize(t.name(), e.getValue(), (int) t.dim(0), (int) t.dim(1)));
+            }
+            for (int i = 0; i < chunks.size(); i++) {
+                hidden.set(i, layerRef.get(i));
+            }
+            SequentialQuantizer.LayerTimes t = new SequentialQuantizer.LayerTimes(tForward, 0, (System.nanoTime() - q0) / 1e9);
+            times.add(t);
+            if (listener != null) {
+                listener.layerDone(l, model.config().numLayers(), t);
+            }
+        }
+        return new SequentialQuantizer.Result(out, replaced, times);
+    }
+
+    private static List<Group> groups(LayerWeights lw, boolean phi) {
+        List<Group> g = new ArrayList<>();
+        List<Tensor> a = new ArrayList<>(List.of(lw.wq(), lw.wk(), lw.wv()));
+        if (phi) {
+            a.add(lw.wUp());
+        }
+        g.add(new Group(a, lw.attnNorm(), lw.attnNormBias(), null, null, phi ? null : lw.wo()));
+        if (lw.wv().dim(0) == lw.wo().dim(1)) {
+            g.add(new Group(List.of(lw.wo()), null, null, lw.wv(), lw.bv(), lw.wo()));
+        }
+        if (!phi) {
+            g.add(new Group(List.of(lw.wGate(), lw.wUp()), lw.mlpNorm(), null, null, null, lw.wDown()));
+        }
+        g.add(new Group(List.of(lw.wDown()), null, null, lw.wUp(), lw.bUp(), lw.wDown()));
+        return g;
+    }
+
+    // |x| summed per channel over every token; every step-th token (global index) kept for the clipping search
+    private static void collect(Stats st, float[] x, int rows, int cols, long base, int step) {
+        if (st.absSum == null) {
+            st.absSum = new double[cols];
+        }
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                st.absSum[c] += Math.abs(x[r * cols + c]);
+            }
+            if ((base + r) % step == 0 && st.sample.size() < SAMPLE_TOKENS) {
+                st.sample.add(java.util.Arrays.copyOfRange(x, r * cols, (r + 1) * cols));
+            }
+        }
+        st.tokens += rows;
+    }
+
+    /** AWQ's candidate scales for ratio α: mean|x|^α clamped to ≥ 1e-4, divided by √(max · min). */
+    static float[] candidate(double[] absSum, long tokens, double alpha) {
+        float[] s = new float[absSum.length];
+        float mx = Float.NEGATIVE_INFINITY;
+        float mn = Float.POSITIVE_INFINITY;
+        for (int c = 0; c < s.length; c++) {
+            float mean = (float) (absSum[c] / tokens);
+            s[c] = Math.max((float) Math.pow(mean, alpha), 1e-4f);
+            mx = Math.max(mx, s[c]);
+            mn = Math.min(mn, s[c]);
+        }
+        float norm = (float) Math.sqrt((double) mx * mn);
+        for (int c = 0; c < s.length; c++) {
+            s[c] /= norm;
+        }
+        return s;
+    }
+
+    // the α whose quantized group gives the smallest squared error of the inspected output; returns its scales
+    private static float[] search(Group g, Stats st, Grid grid, CalibrationBackend cb, Forward fwd, int layer,
+                                  List<int[]> samples, List<int[]> chunks, List<float[]> hidden,
+                                  List<Map<Tensor, CalibrationBackend.Cached>> caches, Arena arena) {
+        double best = Double.POSITIVE_INFINITY;
+        float[] bestScales = null;
+        for (int i = 0; i < GRID; i++) {
+            float[] s = candidate(st.absSum, st.tokens, (double) i / GRID);
+            try (Arena tmp = Arena.ofShared()) {
+                for (Tensor t : g.linears()) {
+                    int rows = (int) t.dim(0);
+                    int cols = (int) t.dim(1);
+                    float[] w = t.toFloatArray();
+                    scaleColumns(w, rows, cols, s);
+                    float[] q = grid.pseudoQuantize(w, rows, cols);
+                    for (int r = 0; r < rows; r++) {
+                        for (int c = 0; c < cols; c++) {
+                            q[r * cols + c] /= s[c];
+                        }
+                    }
+                    cb.substitute(t, f32(t.name() + "~awq", q, rows, cols, tmp));
+                }
+                double loss = 0;
+                for (int k = 0; k < chunks.size(); k++) {
+                    cb.cache(caches.get(k));
+                    float[] x = hidden.get(k).clone();
+                    float[][] got = {x};
+                    if (g.inspect() != null) {
+                        cb.targetOutput(g.inspect(), (y, rows, cols) -> got[0] = java.util.Arrays.copyOf(y, rows * cols));
+                    }
+                    try {
+                        fwd.runLayer(layer, SequentialQuantizer.lengths(samples, chunks.get(k)), x);
+                    } catch (CalibrationBackend.Stop expected) {
+                        // the inspected output was captured
+                    } finally {
+                        cb.target(null, null);
+                    }
+                    float[] ref = st.ref.get(k);
+                    for (int e = 0; e < ref.length; e++) {
+                        double d = (double) got[0][e] - ref[e];
+                        loss += d * d;
+                    }
+                }
+                if (loss < best) {
+                    best = loss;
+                    bestScales = s;
+                }
+            } finally {
+                for (Tensor t : g.linears()) {
+                    cb.substitute(t, null);
+                }
+            }
+        }
+        if (bestScales == null) {
+            throw new IllegalStateException(g.linears().get(0).name() + ": AWQ found no finite output error (non-finite activations?)");
+        }
+        return bestScales;
+    }
+
+    private static void scaleColumns(float[] w, int rows, int cols, float[] s) {
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                w[r * cols + c] *= s[c];
+            }
+        }
+    }
+
+    private static void divideRows(float[] w, int rows, int cols, float[] s) {
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                w[r * cols + c] /= s[r];
+            }
+        }
+    }
+
+    // v / s elementwise (gemma's RMSNorm applies 1 + w: the stored weight becomes (1 + w) / s − 1)
+    private static Tensor divide(Tensor v, float[] s, boolean plusOne, Arena arena) {
+        float[] a = v.toFloatArray();
+        for (int i = 0; i < a.length; i++) {
+            a[i] = plusOne ? (1f + a[i]) / s[i] - 1f : a[i] / s[i];
+        }
+        Tensor t = f32(v.name(), a, 1, a.length, arena);
+        return new Tensor(v.name(), DType.F32, v.shape(), t.data());
+    }
+
+    private static Tensor f32(String name, float[] a, int rows, int cols, Arena arena) {
+        var seg = arena.allocate((long) a.length * 4, 64);
+        java.lang.foreign.MemorySegment.copy(a, 0, seg, Tensor.F32_LE, 0, a.length);
+        return new Tensor(name, DType.F32, new long[] {rows, cols}, seg);
+    }
+}
