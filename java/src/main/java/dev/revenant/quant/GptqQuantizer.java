@@ -245,6 +245,7 @@ public final class GptqQuantizer {
     /** {@code W[:, i2:] −= Err1 · U[i1:i1+count, i2:]} for this task's rows, four rows per pass over each U tile. */
     private static void lazyUpdate(float[][] wr, float[][] err, float[][] u, int i1, int count, int i2, int n, float[][] acc) {
         int nr = wr.length;
+        float[][] e4 = new float[4][];
         for (int j0 = i2; j0 < n; j0 += NC) {
             int len = Math.min(n, j0 + NC) - j0;
             for (int rr = 0; rr < nr; rr += 4) {
@@ -252,14 +253,10 @@ public final class GptqQuantizer {
                 for (int t = 0; t < re - rr; t++) {
                     Arrays.fill(acc[t], 0, len, 0f);
                 }
-                if (re - rr == 4) {
-                    DenseKernels.acc4(acc[0], acc[1], acc[2], acc[3], 0, err[rr], err[rr + 1], err[rr + 2], err[rr + 3], 0,
-                            u, i1, j0, count, len);
-                } else {
-                    for (int t = 0; t < re - rr; t++) {
-                        DenseKernels.acc1(acc[t], 0, err[rr + t], 0, u, i1, j0, count, len);
-                    }
+                for (int t = 0; t < re - rr; t++) {
+                    e4[t] = err[rr + t];
                 }
+                DenseKernels.acc(re - rr, acc, 0, e4, 0, u, i1, j0, count, len);
                 for (int t = 0; t < re - rr; t++) {
                     float[] row = wr[rr + t];
                     float[] a = acc[t];
