@@ -49,7 +49,7 @@ public final class GptqFactor {
             throw new IllegalArgumentException(name + ": dampening must be a finite fraction >= 0, found " + percdamp);
         }
         int n = hessian.columns();
-        double[] flat = hessian.matrix();
+        double[] flat = hessian.raw(); // read only: the dead-column fix goes to diag[]
         for (int i = 0; i < flat.length; i++) {
             if (!Double.isFinite(flat[i])) {
                 throw new IllegalArgumentException(name + ": non-finite Hessian entry " + flat[i] + " at (" + i / n + ", "
@@ -60,10 +60,7 @@ public final class GptqFactor {
         double[] diag = new double[n];
         for (int i = 0; i < n; i++) {
             dead[i] = flat[i * n + i] == 0;
-            if (dead[i]) {
-                flat[i * n + i] = 1;
-            }
-            diag[i] = flat[i * n + i];
+            diag[i] = dead[i] ? 1 : flat[i * n + i];
         }
         int[] perm = null;
         if (actOrder) {
@@ -82,13 +79,14 @@ public final class GptqFactor {
         for (int i = 0; i < n; i++) {
             int pi = perm == null ? i : perm[i];
             double[] row = new double[n];
+            int o = pi * n;
             for (int j = 0; j < n; j++) { // full rows: the factorization reverses the order, then reads the lower part
-                row[j] = flat[pi * n + (perm == null ? j : perm[j])];
+                row[j] = flat[o + (perm == null ? j : perm[j])];
             }
+            row[i] = diag[pi];
             h[i] = row;
             mean += row[i];
         }
-        flat = null;
         mean /= n;
         double damp = percdamp * mean;
         for (int i = 0; i < n; i++) {

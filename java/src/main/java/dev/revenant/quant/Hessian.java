@@ -67,6 +67,11 @@ public final class Hessian {
         return h[i * in + j];
     }
 
+    /** H itself, for {@link GptqFactor} (read only). */
+    double[] raw() {
+        return h;
+    }
+
     /** A copy of H {@code [in, in]}, row-major. */
     public double[] matrix() {
         return h.clone();
