@@ -84,15 +84,21 @@ class GptqEdgeTest {
             }
             assertTrue(u[i][i] > 0);
         }
+        double[][] utu = new double[n][n]; // (U^T U)[i][k]
+        for (int i = 0; i < n; i++) {
+            for (int k = 0; k < n; k++) {
+                double uu = 0;
+                for (int m = 0; m <= Math.min(i, k); m++) {
+                    uu += (double) u[m][i] * u[m][k];
+                }
+                utu[i][k] = uu;
+            }
+        }
         for (int i = 0; i < n; i++) {
             for (int j = 0; j < n; j++) {
                 double s = 0;
                 for (int k = 0; k < n; k++) {
-                    double uu = 0; // (U^T U)[i][k]
-                    for (int m = 0; m <= Math.min(i, k); m++) {
-                        uu += (double) u[m][i] * u[m][k];
-                    }
-                    s += uu * a[k][j];
+                    s += utu[i][k] * a[k][j];
                 }
                 assertEquals(i == j ? 1.0 : 0.0, s, 2e-6, "U^T U A (" + i + "," + j + ")");
             }
