@@ -36,6 +36,7 @@ public final class GptqQuantizer {
     private final Precision.IntSpec spec;
     private final double percdamp;
     private final int blockSize;
+    private final String name;
 
     /**
      * @param spec bits 2..8, group size ({@code -1}: one per row), sym, act-order, static groups
@@ -43,6 +44,10 @@ public final class GptqQuantizer {
      * @param blockSize columns per lazy-update block (authors' default 128; it changes only rounding)
      */
     public GptqQuantizer(Precision.IntSpec spec, double percdamp, int blockSize) {
+        this(spec, percdamp, blockSize, null);
+    }
+
+    private GptqQuantizer(Precision.IntSpec spec, double percdamp, int blockSize, String name) {
         if (spec.bits() < 2 || spec.bits() > 8) {
             throw new IllegalArgumentException("GPTQ bits must be 2..8, found " + spec.bits());
         }
@@ -61,6 +66,9 @@ public final class GptqQuantizer {
         this.spec = spec;
         this.percdamp = percdamp;
         this.blockSize = blockSize;
+        this.name = name != null ? name
+                : "gptq-w" + spec.bits() + (spec.groupSize() > 0 ? "-g" + spec.groupSize() : "") + (spec.sym() ? "-sym" : "")
+                + (spec.actOrder() ? "-act" : "") + (spec.staticGroups() ? "-static" : "");
     }
 
     public GptqQuantizer(Precision.IntSpec spec) {
@@ -69,10 +77,15 @@ public final class GptqQuantizer {
 
     /** The configuration of a {@code gptq-wB[-gG][-sym][-act][-static]} name, default damping and block size. */
     public static GptqQuantizer of(Precision p) {
+        return of(p, DEFAULT_PERCDAMP);
+    }
+
+    /** {@link #of(Precision)} with the dampening fraction ({@code --damp}). */
+    public static GptqQuantizer of(Precision p, double percdamp) {
         if (p.kind() != Precision.Kind.GPTQ) {
             throw new IllegalArgumentException("precision '" + p.name() + "' is not a GPTQ precision");
         }
-        return new GptqQuantizer(p.intSpec());
+        return new GptqQuantizer(p.intSpec(), percdamp, DEFAULT_BLOCK_SIZE, p.name());
     }
 
     public Precision.IntSpec spec() {
@@ -83,10 +96,9 @@ public final class GptqQuantizer {
         return percdamp;
     }
 
-    /** The precision name of this configuration. */
+    /** The precision name the packed weights carry: the parsed name, or one built from the spec. */
     public String precisionName() {
-        return "gptq-w" + spec.bits() + (spec.groupSize() > 0 ? "-g" + spec.groupSize() : "") + (spec.sym() ? "-sym" : "")
-                + (spec.actOrder() ? "-act" : "") + (spec.staticGroups() ? "-static" : "");
+        return name;
     }
 
     /** Factors H for this configuration (act-order, dampening); share it between layers with the same input. */

@@ -9,7 +9,7 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 /**
  * Timing of GPTQ on TinyLlama-1.1B's largest Linear shapes (mlp.down_proj 2048×5632, mlp.gate/up_proj
- * 5632×2048), w4 g128, synthetic weights and a synthetic SPD Hessian. Opt-in (heavy: ~1 GiB of heap):
+ * 5632×2048), w4 g128, synthetic weights and a synthetic SPD Hessian; and AWQ's clip search on the same shapes. Opt-in (heavy: ~1 GiB of heap):
  * {@code -Drevenant.gptq.timing=true}.
  */
 @EnabledIfSystemProperty(named = "revenant.gptq.timing", matches = "true")
@@ -40,6 +40,18 @@ class GptqTimingTest {
                     + "quantization loop %.2f s, total %.2f s (%d threads)%n", rows, cols, (t1 - t0) / 1e9, (t2 - t1) / 1e9,
                     (t2 - t0) / 1e9, Runtime.getRuntime().availableProcessors());
             assertTrue(r.loss() > 0 && Double.isFinite(r.loss()));
+
+            // AWQ's clip search on the same shape with 512 calibration tokens (all sampled)
+            float[] x = new float[512 * cols];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) rnd.nextGaussian();
+            }
+            AwqQuantizer awq = new AwqQuantizer(4, 128);
+            long t3 = System.nanoTime();
+            float[] clip = AwqClipSearch.search(awq, "w", w, rows, cols, x, 512);
+            long t4 = System.nanoTime();
+            System.out.printf(Locale.ROOT, "AWQ clip search %dx%d w4 g128, 512 tokens: %.2f s%n", rows, cols, (t4 - t3) / 1e9);
+            assertTrue(clip.length == rows * cols / 128);
         }
     }
 
