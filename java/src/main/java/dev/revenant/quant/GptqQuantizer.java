@@ -131,6 +131,10 @@ public final class GptqQuantizer {
         if (w.length != (long) rows * cols) {
             throw new IllegalArgumentException(name + ": " + w.length + " weights for [" + rows + ", " + cols + "]");
         }
+        if ((f.permShared() != null) != spec.actOrder()) {
+            throw new IllegalArgumentException(name + ": the Hessian factor of " + f.name() + " was made "
+                    + (spec.actOrder() ? "without" : "with") + " act-order, for " + precisionName() + "; use factor(h)");
+        }
         for (int i = 0; i < w.length; i++) {
             if (!Float.isFinite(w[i])) {
                 throw QuantInput.nonFinite(name, new long[] {rows, cols}, i, w[i], "");

@@ -203,6 +203,9 @@ class GptqEdgeTest {
         e = assertThrows(IllegalArgumentException.class,
                 () -> q.quantize("layers.0.self_attn.o_proj.weight", new float[] {1, Float.NaN}, 1, 2, q.factor(ok)));
         assertTrue(e.getMessage().contains("layers.0.self_attn.o_proj.weight"), e.getMessage());
+        GptqQuantizer act = new GptqQuantizer(new Precision.IntSpec(4, -1, false, true, false));
+        e = assertThrows(IllegalArgumentException.class, () -> act.quantize("w", new float[2], 1, 2, q.factor(ok)));
+        assertTrue(e.getMessage().contains("act-order"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> q.quantize("w", new float[3], 1, 3, q.factor(ok)));
         assertTrue(e.getMessage().contains("w"), e.getMessage());
     }
