@@ -15,7 +15,8 @@ final class CalibrationLog {
         if (p == null || !CalibratedQuantizers.needsCalibration(p)) {
             return null;
         }
-        return (layer, layers, t) -> out.printf("%s: layer %d/%d in %.1f s (forward %.1f s, Hessian %.1f s, quantizer %.1f s)%n",
-                p.name(), layer + 1, layers, t.total(), t.forward(), t.hessian(), t.quantize());
+        return (layer, layers, t) -> out.printf("%s: layer %d/%d in %.1f s (forward %.1f s, Hessian %.1f s, factor %.1f s, "
+                + "quantization %.1f s)%n", p.name(), layer + 1, layers, t.total(), t.forward(), t.hessian(), t.prepare(),
+                t.quantize());
     }
 }

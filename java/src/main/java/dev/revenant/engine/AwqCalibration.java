@@ -2,6 +2,8 @@ package dev.revenant.engine;
 
 import dev.revenant.model.Family;
 import dev.revenant.model.LayerWeights;
+import dev.revenant.quant.AwqClipSearch;
+import dev.revenant.quant.AwqQuantizer;
 import dev.revenant.quant.QuantizedWeight;
 import dev.revenant.tensor.DType;
 import dev.revenant.tensor.Tensor;
@@ -33,20 +35,6 @@ import java.util.Map;
  * The next layer's inputs are the full-precision layer's outputs (AutoAWQ's order, unlike GPTQ's).
  */
 public final class AwqCalibration {
-    /** The AWQ grid: pseudo-quantization, clipping search and the final packing (quant.AwqQuantizer). */
-    public interface Grid {
-        /** {@code Q(w)}: the dequantized values of w {@code [rows, cols]} on the grid. */
-        float[] pseudoQuantize(float[] w, int rows, int cols);
-
-        /** Searches and applies the clip of w {@code [rows, cols]} in place, given sample inputs {@code x [tokens, cols]}. */
-        void clip(float[] w, int rows, int cols, float[] x, int tokens);
-
-        /** The packed weight. */
-        QuantizedWeight quantize(String name, float[] w, int rows, int cols);
-    }
-
-    static final int GRID = 20;
-    static final int SAMPLE_TOKENS = 512;
 
     private AwqCalibration() {
     }
@@ -64,7 +52,7 @@ public final class AwqCalibration {
     }
 
     /** Quantizes every decoder Linear weight of {@code model} (full precision, CPU backend) with AWQ. */
-    public static SequentialQuantizer.Result run(Model model, List<int[]> samples, Grid grid, int chunkRows,
+    public static SequentialQuantizer.Result run(Model model, List<int[]> samples, AwqQuantizer grid, int chunkRows,
                                                  Arena arena, SequentialQuantizer.Listener listener) {
         CalibrationBackend cb = new CalibrationBackend(model.backend(), Math.max(0, Runtime.getRuntime().maxMemory() / 4));
         Forward fwd = new Forward(model, cb);
@@ -73,7 +61,7 @@ public final class AwqCalibration {
         for (int[] s : samples) {
             total += s.length;
         }
-        int step = (int) Math.max(1, total / SAMPLE_TOKENS);
+        int step = (int) Math.max(1, total / AwqClipSearch.N_SAMPLE_TOKEN); // AutoAWQ keeps tokens 0, step, 2·step, …
         List<float[]> hidden = new ArrayList<>();
         for (int[] ch : chunks) {
             hidden.add(fwd.embedOnly(samples.subList(ch[0], ch[1])));
@@ -125,19 +113,14 @@ public final class AwqCalibration {
                 scales.put(g, search(g, stats.get(g), grid, cb, fwd, l, samples, chunks, hidden, caches, arena));
             }
             // 3. fold the scales, 4. clip and quantize
-            Map<Tensor, float[]> w = new IdentityHashMap<>();
-            for (Group g : groups) {
-                for (Tensor t : g.linears()) {
-                    w.computeIfAbsent(t, Tensor::toFloatArray);
-                }
-                if (g.prev() != null) {
-                    w.computeIfAbsent(g.prev(), Tensor::toFloatArray);
-                }
+            Map<Tensor, float[]> w = new IdentityHashMap<>(); // every Linear of the layer, scaled in place below
+            for (Tensor t : SequentialQuantizer.groups(lw).stream().flatMap(List::stream).toList()) {
+                w.put(t, t.toFloatArray());
             }
             for (Group g : groups) {
                 float[] s = scales.get(g);
                 for (Tensor t : g.linears()) {
-                    scaleColumns(w.get(t), (int) t.dim(0), (int) t.dim(1), s);
+                    AwqQuantizer.scaleColumns(w.get(t), (int) t.dim(0), (int) t.dim(1), s);
                 }
                 if (g.norm() != null) {
                     replaced.put(g.norm(), divide(g.norm(), s, plusOne && g.normBias() == null, arena));
@@ -145,7 +128,7 @@ public final class AwqCalibration {
                         replaced.put(g.normBias(), divide(g.normBias(), s, false, arena));
                     }
                 } else {
-                    divideRows(w.get(g.prev()), (int) g.prev().dim(0), (int) g.prev().dim(1), s);
+                    AwqQuantizer.divideRows(w.get(g.prev()), (int) g.prev().dim(0), (int) g.prev().dim(1), s);
                     if (g.prevBias() != null) {
                         replaced.put(g.prevBias(), divide(g.prevBias(), s, false, arena));
                     }
@@ -165,7 +148,9 @@ public final class AwqCalibration {
                 }
                 for (Tensor t : g.linears()) {
                     if (t != lw.wq() && t != lw.wk()) {
-                        grid.clip(w.get(t), (int) t.dim(0), cols, xs, n);
+                        float[] wt = w.get(t);
+                        float[] maxVal = AwqClipSearch.search(grid, t.name(), wt, (int) t.dim(0), cols, xs, n);
+                        AwqClipSearch.apply(wt, (int) t.dim(0), cols, grid.groupSize(), maxVal);
                     }
                 }
             }
@@ -176,7 +161,7 @@ public final class AwqCalibration {
             for (int i = 0; i < chunks.size(); i++) {
                 hidden.set(i, layerRef.get(i));
             }
-            SequentialQuantizer.LayerTimes t = new SequentialQuantizer.LayerTimes(tForward, 0, (System.nanoTime() - q0) / 1e9);
+            SequentialQuantizer.LayerTimes t = new SequentialQuantizer.LayerTimes(tForward, 0, 0, (System.nanoTime() - q0) / 1e9);
             times.add(t);
             if (listener != null) {
                 listener.layerDone(l, model.config().numLayers(), t);
@@ -211,51 +196,30 @@ public final class AwqCalibration {
             for (int c = 0; c < cols; c++) {
                 st.absSum[c] += Math.abs(x[r * cols + c]);
             }
-            if ((base + r) % step == 0 && st.sample.size() < SAMPLE_TOKENS) {
+            if ((base + r) % step == 0) {
                 st.sample.add(java.util.Arrays.copyOfRange(x, r * cols, (r + 1) * cols));
             }
         }
         st.tokens += rows;
     }
 
-    /** AWQ's candidate scales for ratio α: mean|x|^α clamped to ≥ 1e-4, divided by √(max · min). */
-    static float[] candidate(double[] absSum, long tokens, double alpha) {
-        float[] s = new float[absSum.length];
-        float mx = Float.NEGATIVE_INFINITY;
-        float mn = Float.POSITIVE_INFINITY;
-        for (int c = 0; c < s.length; c++) {
-            float mean = (float) (absSum[c] / tokens);
-            s[c] = Math.max((float) Math.pow(mean, alpha), 1e-4f);
-            mx = Math.max(mx, s[c]);
-            mn = Math.min(mn, s[c]);
-        }
-        float norm = (float) Math.sqrt((double) mx * mn);
-        for (int c = 0; c < s.length; c++) {
-            s[c] /= norm;
-        }
-        return s;
-    }
-
     // the α whose quantized group gives the smallest squared error of the inspected output; returns its scales
-    private static float[] search(Group g, Stats st, Grid grid, CalibrationBackend cb, Forward fwd, int layer,
+    private static float[] search(Group g, Stats st, AwqQuantizer grid, CalibrationBackend cb, Forward fwd, int layer,
                                   List<int[]> samples, List<int[]> chunks, List<float[]> hidden,
                                   List<Map<Tensor, CalibrationBackend.Cached>> caches, Arena arena) {
         double best = Double.POSITIVE_INFINITY;
         float[] bestScales = null;
-        for (int i = 0; i < GRID; i++) {
-            float[] s = candidate(st.absSum, st.tokens, (double) i / GRID);
+        float[] mean = new float[st.absSum.length];
+        for (int c = 0; c < mean.length; c++) {
+            mean[c] = (float) (st.absSum[c] / st.tokens);
+        }
+        for (int i = 0; i < AwqQuantizer.N_GRID; i++) {
+            float[] s = AwqQuantizer.scaleCandidate(mean, i);
             try (Arena tmp = Arena.ofShared()) {
                 for (Tensor t : g.linears()) {
                     int rows = (int) t.dim(0);
                     int cols = (int) t.dim(1);
-                    float[] w = t.toFloatArray();
-                    scaleColumns(w, rows, cols, s);
-                    float[] q = grid.pseudoQuantize(w, rows, cols);
-                    for (int r = 0; r < rows; r++) {
-                        for (int c = 0; c < cols; c++) {
-                            q[r * cols + c] /= s[c];
-                        }
-                    }
+                    float[] q = grid.pseudoQuantizeScaled(t.toFloatArray(), rows, cols, s);
                     cb.substitute(t, f32(t.name() + "~awq", q, rows, cols, tmp));
                 }
                 double loss = 0;
@@ -293,22 +257,6 @@ public final class AwqCalibration {
             throw new IllegalStateException(g.linears().get(0).name() + ": AWQ found no finite output error (non-finite activations?)");
         }
         return bestScales;
-    }
-
-    private static void scaleColumns(float[] w, int rows, int cols, float[] s) {
-        for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < cols; c++) {
-                w[r * cols + c] *= s[c];
-            }
-        }
-    }
-
-    private static void divideRows(float[] w, int rows, int cols, float[] s) {
-        for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < cols; c++) {
-                w[r * cols + c] /= s[r];
-            }
-        }
     }
 
     // v / s elementwise (gemma's RMSNorm applies 1 + w: the stored weight becomes (1 + w) / s − 1)

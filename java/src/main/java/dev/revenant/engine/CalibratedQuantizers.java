@@ -2,7 +2,11 @@ package dev.revenant.engine;
 
 import dev.revenant.kernel.Backend;
 import dev.revenant.kernel.Backends;
+import dev.revenant.quant.AwqQuantizer;
+import dev.revenant.quant.GptqFactor;
 import dev.revenant.quant.GptqPacked;
+import dev.revenant.quant.GptqQuantizer;
+import dev.revenant.quant.Hessian;
 import dev.revenant.quant.PackedRows;
 import dev.revenant.quant.Precision;
 import dev.revenant.quant.QuantizedWeight;
@@ -31,19 +35,25 @@ public final class CalibratedQuantizers {
                                           SequentialQuantizer.Listener listener) {
         return switch (p.kind()) {
             case GPTQ -> SequentialQuantizer.run(model, cal.samples(), gptq(p), CHUNK_TOKENS, listener);
-            case AWQ -> AwqCalibration.run(model, cal.samples(), awq(p), CHUNK_TOKENS, arena, listener);
+            case AWQ -> AwqCalibration.run(model, cal.samples(), AwqQuantizer.of(p), CHUNK_TOKENS, arena, listener);
             default -> throw new IllegalArgumentException("precision '" + p.name() + "' needs no calibration");
         };
     }
 
-    /** The per-weight quantizer of a GPTQ precision. */
-    static SequentialQuantizer.WeightQuantizer gptq(Precision p) {
-        throw new IllegalArgumentException("precision '" + p.name() + "': quantizer not in this build yet");
-    }
+    /** GPTQ for a precision: one Cholesky factor per group of weights sharing an input, then each weight. */
+    static SequentialQuantizer.WeightQuantizer<GptqFactor> gptq(Precision p) {
+        GptqQuantizer g = GptqQuantizer.of(p);
+        return new SequentialQuantizer.WeightQuantizer<>() {
+            @Override
+            public GptqFactor prepare(Hessian h) {
+                return g.factor(h);
+            }
 
-    /** The AWQ grid of an AWQ precision. */
-    static AwqCalibration.Grid awq(Precision p) {
-        throw new IllegalArgumentException("precision '" + p.name() + "': quantizer not in this build yet");
+            @Override
+            public QuantizedWeight quantize(Tensor w, GptqFactor f) {
+                return g.quantize(w.name(), w.toFloatArray(), (int) w.dim(0), (int) w.dim(1), f).packed();
+            }
+        };
     }
 
     /** What a calibrated quantization changed: the packed Linear weights and other tensors (AWQ's folded norms), by name. */

@@ -41,8 +41,8 @@ final class CalibrationBackend implements Backend {
     private final Map<Tensor, Tensor> substitutes = new IdentityHashMap<>();
     private Map<Tensor, Cached> chunkCache = new IdentityHashMap<>();
     private boolean captureOutput;
-    private final Map<Tensor, InputSink> inputObservers = new IdentityHashMap<>();
-    private final Map<Tensor, InputSink> outputObservers = new IdentityHashMap<>();
+    private final Map<Tensor, java.util.List<InputSink>> inputObservers = new IdentityHashMap<>();
+    private final Map<Tensor, java.util.List<InputSink>> outputObservers = new IdentityHashMap<>();
     private final long budgetFloats;
     private long cachedFloats;
     private Tensor target;
@@ -86,7 +86,7 @@ final class CalibrationBackend implements Backend {
 
     /** Hands the input ({@code output} false) or output rows of every matmul of {@code w} to {@code s}; the layer goes on. */
     void observe(Tensor w, boolean output, InputSink s) {
-        (output ? outputObservers : inputObservers).put(w, s);
+        (output ? outputObservers : inputObservers).computeIfAbsent(w, k -> new java.util.ArrayList<>()).add(s);
     }
 
     void clearObservers() {
@@ -120,8 +120,7 @@ final class CalibrationBackend implements Backend {
             sink.accept(x, rows, (int) w.dim(1));
             throw new Stop();
         }
-        InputSink in = inputObservers.get(w);
-        if (in != null) {
+        for (InputSink in : inputObservers.getOrDefault(w, java.util.List.of())) {
             in.accept(x, rows, (int) w.dim(1));
         }
         QuantizedWeight q = quantized.get(w);
@@ -145,8 +144,7 @@ final class CalibrationBackend implements Backend {
                 cachedFloats += n - old;
             }
         }
-        InputSink ob = outputObservers.get(w);
-        if (ob != null) {
+        for (InputSink ob : outputObservers.getOrDefault(w, java.util.List.of())) {
             ob.accept(out, rows, (int) w.dim(0));
         }
         if (w == target) {

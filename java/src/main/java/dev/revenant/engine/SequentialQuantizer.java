@@ -3,6 +3,7 @@ package dev.revenant.engine;
 import dev.revenant.kernel.Backend;
 import dev.revenant.model.LayerWeights;
 import dev.revenant.model.ModelConfig;
+import dev.revenant.quant.Hessian;
 import dev.revenant.quant.QuantizedWeight;
 import dev.revenant.tensor.DType;
 import dev.revenant.tensor.Tensor;
@@ -30,14 +31,14 @@ import java.util.Map;
  */
 public final class SequentialQuantizer {
 
-    /** Quantizes one weight {@code [out, in]} given the Hessian of its inputs. */
-    @FunctionalInterface
-    public interface WeightQuantizer {
-        /**
-         * @param h       {@code H = 2/N Σ x xᵀ}, {@code [in, in]} row-major, double
-         * @param samples N, the calibration samples (sequences) that made it
-         */
-        QuantizedWeight quantize(Tensor w, double[] h, long samples);
+    /**
+     * Quantizes weights {@code [out, in]} given the Hessian of their inputs: {@code prepare} once per group of
+     * weights sharing an input (GPTQ: the Cholesky factor), then {@code quantize} per weight.
+     */
+    public interface WeightQuantizer<F> {
+        F prepare(Hessian h);
+
+        QuantizedWeight quantize(Tensor w, F prepared);
     }
 
     /** Progress and the time split the issue asks for. */
@@ -45,10 +46,13 @@ public final class SequentialQuantizer {
         void layerDone(int layer, int layers, LayerTimes t);
     }
 
-    /** Seconds spent in one layer: forward passes, Hessian accumulation, and the quantizer. */
-    public record LayerTimes(double forward, double hessian, double quantize) {
+    /**
+     * Seconds spent in one layer: forward passes, Hessian accumulation, preparing each group (GPTQ: dead columns,
+     * damping, the Cholesky factor of H⁻¹), and the per-weight quantization loop.
+     */
+    public record LayerTimes(double forward, double hessian, double prepare, double quantize) {
         public double total() {
-            return forward + hessian + quantize;
+            return forward + hessian + prepare + quantize;
         }
     }
 
@@ -68,7 +72,8 @@ public final class SequentialQuantizer {
      * @param samples    calibration token sequences (each run from position 0)
      * @param chunkRows  at most this many tokens per forward chunk (memory: activations scale with it)
      */
-    public static Result run(Model model, List<int[]> samples, WeightQuantizer quantizer, int chunkRows, Listener listener) {
+    public static <F> Result run(Model model, List<int[]> samples, WeightQuantizer<F> quantizer, int chunkRows,
+                                 Listener listener) {
         if (samples.isEmpty()) {
             throw new IllegalArgumentException("calibration needs at least one sample");
         }
@@ -97,17 +102,17 @@ public final class SequentialQuantizer {
             cb.clearCacheAccounting();
             double tf = 0;
             double th = 0;
+            double tp = 0;
             double tq = 0;
             for (List<Tensor> group : groups(lw)) {
                 int in = (int) group.get(0).dim(1);
-                double[] hess = new double[in * in];
-                long[] seen = {0};
+                Hessian hess = new Hessian(group.get(0).name(), in);
                 double[] hTime = {0};
                 long t0 = System.nanoTime();
                 int[] chunkSamples = {0};
                 cb.target(group.get(0), (x, rows, cols) -> {
                     long a = System.nanoTime();
-                    accumulate(cb.delegate(), x, rows, cols, chunkSamples[0], hess, seen);
+                    accumulate(cb.delegate(), x, rows, cols, chunkSamples[0], hess);
                     hTime[0] += (System.nanoTime() - a) / 1e9;
                 });
                 for (int i = 0; i < chunks.size(); i++) {
@@ -124,9 +129,12 @@ public final class SequentialQuantizer {
                 cb.target(null, null);
                 tf += (System.nanoTime() - t0) / 1e9 - hTime[0];
                 th += hTime[0];
+                long p0 = System.nanoTime();
+                F prepared = quantizer.prepare(hess);
                 long q0 = System.nanoTime();
+                tp += (q0 - p0) / 1e9;
                 for (Tensor w : group) {
-                    QuantizedWeight q = quantizer.quantize(w, hess, seen[0]);
+                    QuantizedWeight q = quantizer.quantize(w, prepared);
                     cb.quantized(w, q);
                     out.put(w, q);
                 }
@@ -139,7 +147,7 @@ public final class SequentialQuantizer {
             }
             tf += (System.nanoTime() - t0) / 1e9;
             caches.clear();
-            LayerTimes t = new LayerTimes(tf, th, tq);
+            LayerTimes t = new LayerTimes(tf, th, tp, tq);
             times.add(t);
             if (listener != null) {
                 listener.layerDone(l, c.numLayers(), t);
@@ -204,12 +212,11 @@ public final class SequentialQuantizer {
     }
 
     /**
-     * {@code H ← H·n/(n+t) + 2/(n+t) · XᵀX}, n += t: the authors' add_batch, where n counts samples (sequences),
-     * not tokens (they call it once per sample of shape (1, seqlen, K)); a chunk of t samples is one update.
-     * {@code XᵀX} is one matmul on the CPU backend: with {@code Xᵀ (K, t)} as both the weight and the input,
+     * Adds a chunk of t samples to H ({@link Hessian#addGram}: the authors' running mean, n counting samples).
+     * {@code XᵀX} is one matmul on the CPU backend: with {@code Xᵀ (K, rows)} as both the weight and the input,
      * {@code out[i, j] = Σ_r Xᵀ[i, r] · Xᵀ[j, r]}.
      */
-    static void accumulate(Backend be, float[] x, int rows, int cols, int samples, double[] h, long[] n) {
+    static void accumulate(Backend be, float[] x, int rows, int cols, int samples, Hessian h) {
         float[] gram = new float[cols * cols];
         try (Arena arena = Arena.ofShared()) { // the backend's worker threads read it
             MemorySegment seg = arena.allocate((long) cols * rows * 4, 64);
@@ -222,12 +229,6 @@ public final class SequentialQuantizer {
             MemorySegment.copy(xt, 0, seg, Tensor.F32_LE, 0, xt.length);
             be.matmul(new Tensor("calibration XT", DType.F32, new long[] {cols, rows}, seg), null, xt, cols, gram);
         }
-        long t = samples;
-        double keep = (double) n[0] / (n[0] + t);
-        double add = 2.0 / (n[0] + t);
-        for (int i = 0; i < h.length; i++) {
-            h[i] = h[i] * keep + add * gram[i];
-        }
-        n[0] += t;
+        h.addGram(gram, samples);
     }
 }

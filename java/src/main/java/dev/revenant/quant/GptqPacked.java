@@ -37,7 +37,7 @@ public final class GptqPacked implements QuantizedWeight {
             if (perm.length != body.cols()) {
                 throw new IllegalArgumentException(name + ": permutation of " + perm.length + " columns for " + body.cols());
             }
-            inverse = new int[perm.length];
+            int[] inverse = new int[perm.length];
             Arrays.fill(inverse, -1);
             for (int k = 0; k < perm.length; k++) {
                 int c = perm[k];
@@ -47,7 +47,12 @@ public final class GptqPacked implements QuantizedWeight {
                 }
                 inverse[c] = k;
             }
-            this.perm = perm;
+            boolean identity = true;
+            for (int k = 0; k < perm.length && identity; k++) {
+                identity = perm[k] == k;
+            }
+            this.perm = identity ? null : perm; // nothing to permute
+            this.inverse = identity ? null : inverse;
         } else {
             this.perm = null;
             this.inverse = null;

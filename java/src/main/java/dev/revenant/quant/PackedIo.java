@@ -41,8 +41,13 @@ public final class PackedIo {
                     floats(prefix + ".SCB", i.scb(), i.rows()));
             case GptqPacked g -> {
                 List<Tensor> parts = new java.util.ArrayList<>(tensors(g.body(), prefix));
-                if (g.perm() != null) {
-                    parts.add(Tensor.ofInts(prefix + ".perm", g.perm(), g.perm().length));
+                Precision p = Precision.parse(g.precision());
+                if (p.kind() == Precision.Kind.GPTQ && p.intSpec().actOrder() && !p.intSpec().staticGroups()) {
+                    int[] perm = g.perm(); // act-order names always store it (the identity when the order changed nothing)
+                    if (perm == null) {
+                        perm = java.util.stream.IntStream.range(0, g.cols()).toArray();
+                    }
+                    parts.add(Tensor.ofInts(prefix + ".perm", perm, perm.length));
                 }
                 yield parts;
             }

@@ -8,8 +8,8 @@ import java.util.regex.Pattern;
 /**
  * The precision names users type (design.md, "Precision names"). Float casts ({@code fp32 bf16 fp16})
  * round the Linear layers inside the decoder blocks to that type, as transformers' {@code torch_dtype}
- * does; RTN, bitsandbytes and GGUF names quantize them ({@link Quantizers}); GPTQ/AWQ names are
- * recognised and refused with a clear message until calibration lands.
+ * does; RTN, bitsandbytes and GGUF names quantize them ({@link Quantizers}); GPTQ/AWQ names quantize them from
+ * calibration activations (engine.CalibratedQuantizers).
  */
 public record Precision(String name, Kind kind) {
 
@@ -74,9 +74,9 @@ public record Precision(String name, Kind kind) {
         return new IntSpec(Integer.parseInt(m.group(1)), group, sym, act, stat);
     }
 
-    /** True when this build can run the precision (GPTQ and AWQ need calibration, not built yet). */
+    /** True when this build can run the precision (every name it parses). */
     public boolean available() {
-        return kind != Kind.GPTQ && kind != Kind.AWQ;
+        return true;
     }
 
     /** The weight type of a float precision. */

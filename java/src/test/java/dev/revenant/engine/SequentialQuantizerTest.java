@@ -26,6 +26,7 @@ import org.junit.jupiter.api.Test;
  * each chunk's XᵀX in fp32 (≤ 64 terms here, error ≲ 64·2⁻²⁴ relative).
  */
 class SequentialQuantizerTest {
+    private static final Map<String, Object> SAME = new java.util.concurrent.ConcurrentHashMap<>();
 
     @Test
     void hessiansComeFromTheQuantizedLayersBefore() {
@@ -36,16 +37,12 @@ class SequentialQuantizerTest {
             Map<String, double[]> hs = new HashMap<>();
             Map<String, Long> ns = new HashMap<>();
             try (Backend be = Backends.create("vector", 2); Model m = Model.load(dir, be)) {
-                SequentialQuantizer.Result r = SequentialQuantizer.run(m, cal.samples(), (w, h, n) -> {
-                    hs.put(w.name(), h);
-                    ns.put(w.name(), n);
-                    return rtn.quantize(w);
-                }, chunk, null);
+                SequentialQuantizer.Result r = SequentialQuantizer.run(m, cal.samples(), recording(hs, ns, rtn), chunk, null);
                 assertEquals(14, r.weights().size(), "every decoder Linear weight of the 2-layer llama");
                 assertEquals(2, r.times().size());
                 LayerWeights l1 = m.weights().layers().get(1);
-                assertSame(hs.get(l1.wq().name()), hs.get(l1.wk().name()), "q, k, v share one input Hessian");
-                assertSame(hs.get(l1.wq().name()), hs.get(l1.wv().name()));
+                assertSame(SAME.get(l1.wq().name()), SAME.get(l1.wk().name()), "q, k, v share one input Hessian");
+                assertSame(SAME.get(l1.wq().name()), SAME.get(l1.wv().name()));
                 assertEquals(5L, ns.get(l1.wq().name()), "N counts samples, as the authors' add_batch");
             }
             double[] want = expectedQHessianOfLayer1(dir, cal.samples());
@@ -94,17 +91,37 @@ class SequentialQuantizerTest {
             Calibration cal = Calibration.random(512, new Calibration.Options(null, 2, 9, 1));
             try (Backend be = Backends.create("vector", 2); Model m = Model.load(Fixtures.model(arch), be)) {
                 RtnQuantizer rtn = new RtnQuantizer(4, 32, false);
-                SequentialQuantizer.Result r = SequentialQuantizer.run(m, cal.samples(), (w, h, n) -> {
-                    int in = (int) w.dim(1);
-                    assertEquals(in * in, h.length, w.name());
+                Map<String, double[]> hs = new HashMap<>();
+                SequentialQuantizer.Result r = SequentialQuantizer.run(m, cal.samples(), recording(hs, new HashMap<>(), rtn), 64, null);
+                for (Map.Entry<String, double[]> e : hs.entrySet()) {
+                    int in = (int) Math.round(Math.sqrt(e.getValue().length));
                     for (int i = 0; i < in; i++) {
-                        assertTrue(h[i * in + i] >= 0, w.name() + ": a Hessian has a non-negative diagonal");
+                        assertTrue(e.getValue()[i * in + i] >= 0, e.getKey() + ": a Hessian has a non-negative diagonal");
                     }
-                    return rtn.quantize(w);
-                }, 64, null);
+                }
                 int linear = m.config().numLayers() * (arch.equals("phi") ? 6 : 7);
                 assertEquals(linear, r.weights().size(), arch);
             }
         }
+    }
+
+    // RTN as the "quantizer" (the Hessian ignored), recording each weight's H and sample count
+    private static SequentialQuantizer.WeightQuantizer<dev.revenant.quant.Hessian> recording(Map<String, double[]> hs,
+            Map<String, Long> ns, RtnQuantizer rtn) {
+        return new SequentialQuantizer.WeightQuantizer<>() {
+            @Override
+            public dev.revenant.quant.Hessian prepare(dev.revenant.quant.Hessian h) {
+                return h;
+            }
+
+            @Override
+            public dev.revenant.quant.QuantizedWeight quantize(Tensor w, dev.revenant.quant.Hessian h) {
+                hs.put(w.name(), h.matrix());
+                SAME.put(w.name(), h);
+                ns.put(w.name(), h.count());
+                assertEquals(w.dim(1), h.columns(), w.name());
+                return rtn.quantize(w);
+            }
+        };
     }
 }

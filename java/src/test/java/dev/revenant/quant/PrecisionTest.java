@@ -29,8 +29,14 @@ class PrecisionTest {
         assertTrue(e.getMessage().contains("'int3'") && e.getMessage().contains("nf4") && e.getMessage().contains("rtn-w4-g128"),
                 e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> Precision.parse("rtn-w9"));
-        IllegalArgumentException later = assertThrows(IllegalArgumentException.class, () -> Precision.parse("gptq-w4-g128").requireAvailable());
-        assertTrue(later.getMessage().contains("not implemented in this build"), later.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Precision.parse("gptq-w9-g128"));
+        assertThrows(IllegalArgumentException.class, () -> Precision.parse("gptq-w4-g128-static"), "static groups need -act");
+        assertThrows(IllegalArgumentException.class, () -> Precision.parse("awq-w4"), "AWQ needs a group size");
+        assertEquals(new Precision.IntSpec(4, 128, false, true, false), Precision.parse("gptq-w4-g128-act").intSpec());
+        assertEquals(new Precision.IntSpec(8, -1, false, false, false), Precision.parse("gptq-w8").intSpec());
+        assertEquals(new Precision.IntSpec(4, 64, true, true, true), Precision.parse("gptq-w4-g64-sym-act-static").intSpec());
+        assertEquals(new Precision.IntSpec(4, 128, false, false, false), Precision.parse("awq-w4-g128").intSpec());
+        assertEquals(new Precision.IntSpec(3, 64, true, false, false), Precision.parse("rtn-w3-g64-sym").intSpec());
     }
 
     @Test
