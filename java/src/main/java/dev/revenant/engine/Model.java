@@ -142,7 +142,7 @@ public final class Model implements AutoCloseable {
                 return ckpt.find(name);
             }
             String prefix = name.substring(0, name.length() - ".weight".length());
-            Optional<QuantizedWeight> read = format.read(ckpt.path().toString(), prefix, shape, ckpt::find);
+            Optional<QuantizedWeight> read = format.read(ckpt, prefix, shape);
             if (read.isEmpty()) {
                 return ckpt.find(name);
             }

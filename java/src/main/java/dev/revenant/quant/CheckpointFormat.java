@@ -2,6 +2,7 @@ package dev.revenant.quant;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.revenant.safetensors.Checkpoint;
 import dev.revenant.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -83,6 +84,15 @@ public final class CheckpointFormat {
     /** The file the configuration came from. */
     public Path file() {
         return file;
+    }
+
+    /**
+     * As {@link #read(String, String, long[], Function)} on a mapped checkpoint; errors name its file (the shard
+     * index for a sharded one).
+     */
+    public Optional<QuantizedWeight> read(Checkpoint ckpt, String prefix, long[] shape) {
+        String where = (ckpt.files().size() == 1 ? ckpt.files().get(0) : ckpt.path()).toString();
+        return read(where, prefix, shape, ckpt::find);
     }
 
     /**
