@@ -77,6 +77,11 @@ final class RawCheckpoint {
 
     /** Writes {@code dir/model.safetensors} and {@code dir/config.json} with {@code quantization} as its quantization_config. */
     Path write(Path dir, String quantization) throws IOException {
+        return writeConfig(dir, "{\"model_type\": \"llama\", \"quantization_config\": " + quantization + "}");
+    }
+
+    /** Writes {@code dir/model.safetensors} and {@code config} verbatim as {@code dir/config.json}. */
+    Path writeConfig(Path dir, String config) throws IOException {
         Files.createDirectories(dir);
         byte[] h = (header + "}").getBytes(StandardCharsets.UTF_8);
         ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(h.length);
@@ -85,7 +90,7 @@ final class RawCheckpoint {
         out.writeBytes(h);
         out.writeBytes(data.toByteArray());
         Files.write(dir.resolve("model.safetensors"), out.toByteArray());
-        Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"llama\", \"quantization_config\": " + quantization + "}");
+        Files.writeString(dir.resolve("config.json"), config);
         return dir;
     }
 }
