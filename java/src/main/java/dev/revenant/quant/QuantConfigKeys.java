@@ -62,7 +62,8 @@ final class QuantConfigKeys {
         }
         boolean sym = bool(file, q, "sym", true);
         boolean act = bool(file, q, "desc_act", false);
-        boolean stat = bool(file, q, "static_groups", false);
+        // GPTQModel keeps static_groups (and damp_percent, true_sequential) under "meta" in newer files
+        boolean stat = q.has("static_groups") ? bool(file, q, "static_groups", false) : bool(file, q.path("meta"), "static_groups", false);
         String key = q.has("checkpoint_format") ? "checkpoint_format" : "format";
         String fmt = q.path(key).asText("gptq");
         if (!fmt.equals("gptq") && !fmt.equals("gptq_v2")) {
