@@ -20,8 +20,9 @@ import java.util.function.Function;
  * {@link QuantConfigKeys}; unknown or inconsistent values fail there naming the file and the key.
  *
  * <p>Modules the config leaves unconverted ({@code modules_to_not_convert}, {@code llm_int8_skip_modules},
- * compressed-tensors {@code ignore} or unmatched {@code targets}) and Linear layers stored without a quant state
- * stay float: {@link #read} returns empty and the caller binds {@code P.weight} as stored.
+ * compressed-tensors {@code ignore} or unmatched {@code targets}), and Linear layers stored as a float
+ * {@code P.weight} without their packed parts, stay float: {@link #read} returns empty and the caller binds
+ * {@code P.weight} as stored.
  */
 public final class CheckpointFormat {
     public enum Method { REVENANT, GPTQ, AWQ, COMPRESSED_TENSORS, BITSANDBYTES }
@@ -109,6 +110,15 @@ public final class CheckpointFormat {
         }
         if (!spec.converted().test(prefix)) {
             return Optional.empty();
+        }
+        String main = switch (spec.method()) {
+            case GPTQ, AWQ -> "qweight";
+            case COMPRESSED_TENSORS -> "weight_packed";
+            default -> null;
+        };
+        if (main != null && find.apply(prefix + "." + main).isEmpty()
+                && find.apply(prefix + ".weight").map(t -> t.dtype().isFloat()).orElse(false)) {
+            return Optional.empty(); // stored unconverted (e.g. transformers' modules_in_block_to_quantize left it out)
         }
         return switch (spec.method()) {
             case GPTQ -> Optional.of(GptqLayout.read(where, prefix, rows, cols, spec.bits(), spec.groupSize(), spec.sym(),

@@ -235,6 +235,16 @@ class GptqFormatTest {
     }
 
     @Test
+    void aLayerStoredAsFloatOrListedAsNotConvertedStaysFloat(@TempDir Path tmp) throws IOException {
+        Known k = Known.random(7, 16, 64, 4, 32, false, 1);
+        Path dir = k.checkpoint(true).f32("model.layers.0.mlp.up_proj.weight", new float[16 * 64], 16, 64)
+                .write(tmp, k.config(true, false));
+        assertNull(load(dir, "model.layers.0.mlp.up_proj", 16, 64), "float weight without qweight: bound as stored");
+        k.checkpoint(true).write(dir, k.config(true, false).replace("}", ", \"modules_to_not_convert\": [\"mlp.down_proj\"]}"));
+        assertNull(load(dir, P, 16, 64), "listed: not read even though packed parts exist");
+    }
+
+    @Test
     void v1CannotHoldAZeroPointOfZero() {
         float[] z = new float[8];
         RtnPacked r = new RtnPacked("w", 8, 32, 4, 32, false, new byte[8 * 32], new float[8], z);
