@@ -14,7 +14,8 @@ import java.util.Map;
  * {@code QuantizationScheme}, {@code QuantizationArgs}): {@code format}, {@code quantization_status},
  * {@code config_groups: {name: {targets, weights: {num_bits, type, symmetric, strategy, group_size, actorder,
  * dynamic}, input_activations, output_activations, format}}}, {@code ignore}, {@code kv_cache_scheme},
- * {@code sparsity_config}. Only weight-only integer {@code pack-quantized} schemes are read, and all groups must
+ * {@code sparsity_config}, {@code transform_config} (refused). {@code format} may be {@code mixed-precision} when every
+ * scheme says {@code pack-quantized}. Only weight-only integer {@code pack-quantized} schemes are read, and all groups must
  * quantize weights the same way (one precision per checkpoint). {@code actorder} group (alias dynamic, or
  * {@code true}) stores {@code weight_g_idx}: {@code -act}; weight (alias static) keeps groups in column order:
  * {@code -act-static}.
@@ -25,7 +26,8 @@ final class CompressedTensorsKeys {
 
     static Spec parse(Path file, JsonNode q) {
         String fmt = q.path("format").asText("pack-quantized");
-        if (!fmt.equals("pack-quantized")) {
+        boolean mixed = fmt.equals("mixed-precision"); // newer files: then each scheme names its own format
+        if (!fmt.equals("pack-quantized") && !mixed) {
             throw QuantConfigKeys.bad(file, "format", "pack-quantized (naive-quantized, float-quantized, "
                     + "nvfp4-pack-quantized, marlin-24 and dense are not read)", q.get("format"));
         }
@@ -40,6 +42,10 @@ final class CompressedTensorsKeys {
         JsonNode sparse = q.get("sparsity_config");
         if (sparse != null && !sparse.isNull() && !sparse.isEmpty() && !sparse.path("format").asText("dense").equals("dense")) {
             throw QuantConfigKeys.bad(file, "sparsity_config.format", "dense", sparse.get("format"));
+        }
+        JsonNode transform = q.get("transform_config");
+        if (transform != null && !transform.isNull() && !transform.isEmpty()) {
+            throw QuantConfigKeys.bad(file, "transform_config", "absent (rotated weights are not read)", transform);
         }
         JsonNode groups = q.get("config_groups");
         if (groups == null || !groups.isObject() || groups.isEmpty()) {
@@ -57,7 +63,7 @@ final class CompressedTensorsKeys {
                     throw QuantConfigKeys.bad(file, key + "." + a, "null (weight-only schemes are read)", g.get(a));
                 }
             }
-            if (g.hasNonNull("format") && !g.get("format").asText().equals("pack-quantized")) {
+            if ((g.hasNonNull("format") || mixed) && !g.path("format").asText("").equals("pack-quantized")) {
                 throw QuantConfigKeys.bad(file, key + ".format", "pack-quantized", g.get("format"));
             }
             JsonNode w = g.get("weights");

@@ -169,6 +169,11 @@ class CompressedTensorsFormatTest {
         assertMessage(() -> CheckpointFormat.read(dir), "quantization_config.config_groups.group_0.input_activations");
         c.checkpoint(false, false).write(dir, ok.replace("\"strategy\": \"group\"", "\"strategy\": \"tensor\""));
         assertMessage(() -> CheckpointFormat.read(dir), "config_groups.group_0.weights.strategy: expected group or channel");
+        c.checkpoint(false, false).write(dir, ok.replace("\"format\": \"pack-quantized\"", "\"format\": \"mixed-precision\""));
+        assertMessage(() -> CheckpointFormat.read(dir), "config_groups.group_0.format: expected pack-quantized, found null");
+        c.checkpoint(false, false).write(dir, ok.replace("\"format\": \"pack-quantized\"", "\"format\": \"mixed-precision\"")
+                .replace("\"output_activations\": null}", "\"output_activations\": null, \"format\": \"pack-quantized\"}"));
+        assertEquals("gptq-w4-g32-sym", QuantConfig.read(dir).orElseThrow().name());
         c.checkpoint(false, false).write(dir, ok);
         assertMessage(() -> load(dir, P, 32, 64), P + ".weight_shape: holds [16, 64], the architecture expects [32, 64]");
         Case asym = Case.random(25, 16, 64, 4, 32, false, false);
