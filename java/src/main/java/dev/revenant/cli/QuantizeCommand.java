@@ -1,5 +1,6 @@
 package dev.revenant.cli;
 
+import dev.revenant.quant.CheckpointExport;
 import dev.revenant.quant.GgufWriter;
 import dev.revenant.quant.Precision;
 import dev.revenant.sweep.QuantCache;
@@ -9,7 +10,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code revenant quantize}: a packed checkpoint that every command loads (PackedIo layout). */
+/** {@code revenant quantize}: a packed checkpoint that every command loads (PackedIo, GPTQ or AWQ layout), or a GGUF file. */
 @Command(name = "quantize", mixinStandardHelpOptions = true,
         description = {"Quantize the Linear layers inside the decoder blocks of a float checkpoint and write Revenant's "
                 + "packed checkpoint (safetensors + config.json with quantization_config); embeddings, norms and lm_head "
@@ -29,6 +30,12 @@ import picocli.CommandLine.Option;
             "  awq-wB-gG           AWQ (Lin et al. 2023): activation-aware per-channel scales (grid of 20), weight clipping "
                     + "search, B bits with zero point, groups of G (awq-w4-g128)",
             "GPTQ/AWQ read calibration text (--calib; default: a text shipped in the jar) and take minutes to hours on a CPU.",
+            "--format gptq writes AutoGPTQ/GPTQModel's GPTQ v1 layout (qweight/qzeros with zero - 1/fp16 scales/g_idx, "
+                    + "quantization_config quant_method gptq, checkpoint_format gptq); --format awq writes AutoAWQ's GEMM layout "
+                    + "(quant_method awq, version gemm; 4 bits in groups). Both hold rtn-*, gptq-* and awq-* grids "
+                    + "(e.g. rtn-w4-g128); other tensors are kept in their stored dtype. Revenant loads these, and "
+                    + "checkpoints from AutoGPTQ/GPTQModel (v1, v2), AutoAWQ GEMM, compressed-tensors pack-quantized "
+                    + "and bitsandbytes 4-bit, as it loads its own.",
             "--format gguf writes one GGUF v3 file that llama.cpp loads instead: q8_0 or q4_0 only, llama/mistral models "
                     + "with the byte-level tokenizer of `revenant synth` only; the decoder Linear weights become Q8_0/Q4_0 "
                     + "blocks, embeddings, norms and lm_head F32."})
@@ -40,7 +47,8 @@ final class QuantizeCommand implements Callable<Integer> {
     String precision;
 
     @Option(names = "--format", defaultValue = "revenant",
-            description = "revenant (default: packed safetensors checkpoint) or gguf (llama.cpp file; q8_0/q4_0)")
+            description = "revenant (default: packed safetensors checkpoint), gguf (llama.cpp file; q8_0/q4_0), "
+                    + "gptq (AutoGPTQ v1 layout) or awq (AutoAWQ GEMM layout)")
     String format;
 
     @picocli.CommandLine.Mixin
@@ -53,7 +61,20 @@ final class QuantizeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (!format.equals("revenant") && !format.equals("gguf")) {
-            throw new IllegalArgumentException("--format " + format + ": not in this build yet; supported: revenant, gguf");
+            CheckpointExport.Format f = CheckpointExport.format(format);
+            Precision p = Precision.parse(precision);
+            CheckpointExport.config(p, f); // refuses a precision the layout cannot hold before anything else
+            p.requireAvailable();
+            checkOut();
+            long t0 = System.nanoTime();
+            var cal = dev.revenant.engine.CalibratedQuantizers.needsCalibration(p)
+                    ? dev.revenant.engine.CalibratedQuantizers.calibrate(model, p, calib.options(), CalibrationLog.to(System.out, p))
+                    : null;
+            int n = cal == null ? CheckpointExport.write(model, p, f, out)
+                    : CheckpointExport.write(model, p, f, out, cal.linear(), cal.replaced());
+            System.out.printf("quantized %d Linear layers of %s to %s in %s layout (model.safetensors %,d bytes) -> %s (%.1f s)%n",
+                    n, model, p.name(), format, Files.size(out.resolve("model.safetensors")), out, (System.nanoTime() - t0) / 1e9);
+            return 0;
         }
         Precision p = Precision.parse(precision).requireAvailable();
         if (format.equals("gguf")) {
@@ -63,14 +84,18 @@ final class QuantizeCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--precision " + p.name() + " is a float cast: pass it to any command as "
                     + "--precision instead of writing a copy");
         }
-        if (Files.exists(out.resolve("config.json")) && out.toAbsolutePath().normalize().equals(model.toAbsolutePath().normalize())) {
-            throw new IllegalArgumentException("--out must differ from --model");
-        }
+        checkOut();
         long t0 = System.nanoTime();
         int quantized = QuantCache.writePacked(model, p, out, calib.options(), CalibrationLog.to(System.out, p));
         System.out.printf("quantized %d Linear layers of %s to %s (model.safetensors %,d bytes) -> %s (%.1f s)%n", quantized,
                 model, p.name(), Files.size(out.resolve("model.safetensors")), out, (System.nanoTime() - t0) / 1e9);
         return 0;
+    }
+
+    private void checkOut() {
+        if (Files.exists(out.resolve("config.json")) && out.toAbsolutePath().normalize().equals(model.toAbsolutePath().normalize())) {
+            throw new IllegalArgumentException("--out must differ from --model");
+        }
     }
 
     private int gguf(Precision p) {

@@ -7,8 +7,7 @@ import dev.revenant.model.Weights;
 import dev.revenant.kernel.PackedRouter;
 import dev.revenant.model.Architecture;
 import dev.revenant.quant.Cast;
-import dev.revenant.quant.PackedIo;
-import dev.revenant.quant.QuantConfig;
+import dev.revenant.quant.CheckpointFormat;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
@@ -73,7 +72,8 @@ public final class Model implements AutoCloseable {
     public static Model load(Path dir, Backend backend, Precision precision, Calibration.Options calib,
                              SequentialQuantizer.Listener listener) {
         ModelConfig config = ConfigLoader.load(dir);
-        Optional<Precision> packed = QuantConfig.read(dir);
+        Optional<CheckpointFormat> format = CheckpointFormat.read(dir);
+        Optional<Precision> packed = format.map(CheckpointFormat::precision);
         if (packed.isPresent() && precision != null && !precision.equals(packed.get())) {
             throw new IllegalArgumentException(dir + ": holds a packed " + packed.get().name() + " checkpoint; it cannot run at "
                     + precision.name() + " (omit --precision, or quantize the float checkpoint)");
@@ -85,7 +85,7 @@ public final class Model implements AutoCloseable {
             Weights w;
             Precision effective = packed.orElse(precision);
             if (packed.isPresent()) {
-                w = bindPacked(config, ckpt, packed.get(), arena, router);
+                w = bindPacked(config, ckpt, format.get(), arena, router);
             } else {
                 w = Weights.bind(config, ckpt);
                 if (precision != null && precision.requireAvailable().kind() == Precision.Kind.FLOAT) {
@@ -144,8 +144,12 @@ public final class Model implements AutoCloseable {
         });
     }
 
-    /** Binds a Revenant packed checkpoint: each decoder Linear weight rebuilt from its parts (PackedIo). */
-    private static Weights bindPacked(ModelConfig config, Checkpoint ckpt, Precision p, Arena arena, PackedRouter router) {
+    /**
+     * Binds a packed checkpoint: each decoder Linear weight rebuilt from its parts by the reader the
+     * quantization_config chose (CheckpointFormat); a layer the config left unconverted binds as stored.
+     */
+    private static Weights bindPacked(ModelConfig config, Checkpoint ckpt, CheckpointFormat format, Arena arena,
+                                      PackedRouter router) {
         Map<String, long[]> linear = new HashMap<>();
         for (Architecture.TensorSpec spec : Architecture.tensors(config)) {
             if (spec.role() == Architecture.Role.LINEAR) {
@@ -159,7 +163,11 @@ public final class Model implements AutoCloseable {
                 return ckpt.find(name);
             }
             String prefix = name.substring(0, name.length() - ".weight".length());
-            QuantizedWeight q = PackedIo.read(p, prefix, shape, ckpt::tensor);
+            Optional<QuantizedWeight> read = format.read(ckpt, prefix, shape);
+            if (read.isEmpty()) {
+                return ckpt.find(name);
+            }
+            QuantizedWeight q = read.get();
             full.put(name, q);
             // fused phi3 tensors are sliced by rows below: a weight whose row slices are not exact (bnb blocks
             // across rows) keeps a dequantized copy to slice; every other weight is a zero-byte placeholder

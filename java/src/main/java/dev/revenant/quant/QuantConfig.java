@@ -10,8 +10,8 @@ import java.util.Optional;
 
 /**
  * {@code quantization_config} in a model folder's config.json. Revenant's own packed checkpoints say
- * {@code {"quant_method": "revenant", "precision": P, "format_version": 1}}; other methods (gptq, awq,
- * bitsandbytes, compressed-tensors) are refused naming the key until their readers land.
+ * {@code {"quant_method": "revenant", "precision": P, "format_version": 1}}; gptq, awq, compressed-tensors and
+ * bitsandbytes 4-bit checkpoints are read through {@link CheckpointFormat}.
  */
 public final class QuantConfig {
     public static final String METHOD = "revenant";
@@ -20,27 +20,16 @@ public final class QuantConfig {
     private QuantConfig() {
     }
 
-    /** The precision of a packed checkpoint in {@code dir}, or empty for a plain float checkpoint. */
+    /**
+     * The precision of a packed checkpoint in {@code dir} (any format {@link CheckpointFormat} reads), or empty for a
+     * plain float checkpoint.
+     */
     public static Optional<Precision> read(Path dir) {
-        Path file = Files.isDirectory(dir) ? dir.resolve("config.json") : dir;
-        JsonNode root;
-        try {
-            root = new ObjectMapper().readTree(Files.readString(file));
-        } catch (java.nio.file.NoSuchFileException e) {
-            throw new IllegalArgumentException(file + ": not found (a model folder needs config.json)", e);
-        } catch (IOException e) {
-            throw new IllegalArgumentException(file + ": cannot read: " + e.getMessage(), e);
-        }
-        JsonNode q = root == null ? null : root.get("quantization_config");
-        if (q == null || q.isNull()) {
-            return Optional.empty();
-        }
-        String method = q.path("quant_method").asText("");
-        if (!METHOD.equals(method)) {
-            throw new IllegalArgumentException(file + ": quantization_config.quant_method '" + method
-                    + "' is not supported yet (supported: '" + METHOD + "'; gptq, awq, bitsandbytes and "
-                    + "compressed-tensors readers come with the GPTQ/AWQ issue)");
-        }
+        return CheckpointFormat.read(dir).map(CheckpointFormat::precision);
+    }
+
+    /** Revenant's own {@code quantization_config} in {@code file}: its precision (GPTQ/AWQ ones too: they load as stored). */
+    static Precision revenant(Path file, JsonNode q) {
         if (q.path("format_version").asInt(-1) != FORMAT_VERSION) {
             throw new IllegalArgumentException(file + ": quantization_config.format_version: expected " + FORMAT_VERSION
                     + ", found " + q.get("format_version"));
@@ -49,11 +38,11 @@ public final class QuantConfig {
             throw new IllegalArgumentException(file + ": quantization_config.precision: expected a precision name");
         }
         Precision p = Precision.parse(q.get("precision").asText());
-        if (p.kind() == Precision.Kind.FLOAT || !p.available()) {
+        if (p.kind() == Precision.Kind.FLOAT) {
             throw new IllegalArgumentException(file + ": quantization_config.precision '" + p.name()
-                    + "' is not a packed precision of this build");
+                    + "' is not a packed precision");
         }
-        return Optional.of(p);
+        return p;
     }
 
     /** The object to put under config.json's {@code quantization_config}. */

@@ -58,10 +58,10 @@ class PackedCheckpointTest {
             assertTrue(e.getMessage().contains("packed q4_0"), e.getMessage());
         }
         assertNotEquals(0, Main.run("quantize", "--model", out.toString(), "--precision", "q4_0", "--out", tmp.resolve("x").toString()));
-        Files.writeString(out.resolve("config.json"), Files.readString(out.resolve("config.json")).replace("\"revenant\"", "\"gptq\""));
+        Files.writeString(out.resolve("config.json"), Files.readString(out.resolve("config.json")).replace("\"revenant\"", "\"hqq\""));
         try (Backend be = Backends.create("vector", 1)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Model.load(out, be));
-            assertTrue(e.getMessage().contains("quant_method 'gptq'"), e.getMessage());
+            assertTrue(e.getMessage().contains("quant_method 'hqq'"), e.getMessage());
         }
     }
 }

@@ -32,8 +32,10 @@ class SweepInputErrorsTest {
     void unknownPrecisionListsTheValidNames() {
         String m = message(() -> SweepPlan.parsePrecisions(List.of("fp32", "int3")));
         assertTrue(m.contains("'int3'") && m.contains("nf4") && m.contains("rtn-wB"), m);
-        m = message(() -> SweepPlan.parsePrecisions(List.of("gptq-w4-g128")));
-        assertTrue(m.contains("not implemented"), m);
+        m = message(() -> SweepPlan.parsePrecisions(List.of("gptq-w4-g1024x")));
+        assertTrue(m.contains("'gptq-w4-g1024x'") && m.contains("gptq-wB"), m);
+        assertEquals(List.of(Precision.parse("gptq-w4-g128"), Precision.parse("awq-w4-g128")),
+                SweepPlan.parsePrecisions(List.of("gptq-w4-g128", "awq-w4-g128")), "GPTQ and AWQ sweep like any precision");
     }
 
     @Test
