@@ -182,48 +182,56 @@ class AwqQuantizerTest {
     }
 
     @Test
-    void endToEndOnTheFixtureLayerBeatsRtn() throws IOException {
-        // the fixture's layer as its own "block": ratio search on the layer output, fold, clip, quantize (w4 g128)
+    void endToEndOnTheFixtureLayerBeatsRtnInEveryConfig() throws IOException {
+        // the fixture's layer as its own "block": ratio search on the layer output, fold, clip, quantize, at each
+        // config's bits and group (per channel = one group of all 256 columns; AWQ always has a zero point), judged
+        // against that config's RTN error from the authors' quantizer
+        var configs = new ObjectMapper().readTree(Fixtures.dir().resolve("quant/gptq_reference.json").toFile()).get("configs");
         try (Checkpoint ck = Checkpoint.open(Fixtures.dir().resolve("quant/gptq_reference.safetensors"))) {
             int rows = 96;
             int cols = 256;
             int tokens = 1024;
             float[] w = ck.tensor("W").toFloatArray();
             float[] x = ck.tensor("X").toFloatArray();
-            AwqQuantizer q = new AwqQuantizer(4, 128);
-            float[] mean = AwqQuantizer.activationMean(x, tokens, cols);
-            double bestErr = Double.MAX_VALUE;
-            float[] bestS = null;
-            for (float[] s : AwqQuantizer.scaleCandidates(mean)) {
-                double e = QuantError.relativeOutputError(x, tokens, w, q.pseudoQuantizeScaled(w, rows, cols, s), rows, cols);
-                if (e < bestErr) {
-                    bestErr = e;
-                    bestS = s;
+            for (var it = configs.fields(); it.hasNext(); ) {
+                var e = it.next();
+                int bits = e.getValue().get("bits").asInt();
+                int group = e.getValue().get("group").asInt() < 0 ? cols : e.getValue().get("group").asInt();
+                double rtn = e.getValue().get("rel_output_err_rtn").asDouble();
+                AwqQuantizer q = new AwqQuantizer(bits, group);
+                float[] mean = AwqQuantizer.activationMean(x, tokens, cols);
+                double bestErr = Double.MAX_VALUE;
+                float[] bestS = null;
+                for (float[] s : AwqQuantizer.scaleCandidates(mean)) {
+                    double err = QuantError.relativeOutputError(x, tokens, w, q.pseudoQuantizeScaled(w, rows, cols, s), rows, cols);
+                    if (err < bestErr) {
+                        bestErr = err;
+                        bestS = s;
+                    }
                 }
-            }
-            float[] ws = w.clone();
-            AwqQuantizer.scaleColumns(ws, rows, cols, bestS);
-            float[] xs = x.clone();
-            for (int t = 0; t < tokens; t++) {
-                for (int c = 0; c < cols; c++) {
-                    xs[t * cols + c] /= bestS[c];
+                float[] ws = w.clone();
+                AwqQuantizer.scaleColumns(ws, rows, cols, bestS);
+                float[] xs = x.clone();
+                for (int t = 0; t < tokens; t++) {
+                    for (int c = 0; c < cols; c++) {
+                        xs[t * cols + c] /= bestS[c];
+                    }
                 }
-            }
-            AwqClipSearch.apply(ws, rows, cols, 128, AwqClipSearch.search(q, "W", ws, rows, cols, xs, tokens));
-            float[] deq = QuantError.dequantize(q.quantize("W", ws, rows, cols));
-            for (int r = 0; r < rows; r++) {
-                for (int c = 0; c < cols; c++) {
-                    deq[r * cols + c] /= bestS[c];
+                AwqClipSearch.apply(ws, rows, cols, group, AwqClipSearch.search(q, "W", ws, rows, cols, xs, tokens));
+                float[] deq = QuantError.dequantize(q.quantize("W", ws, rows, cols));
+                for (int r = 0; r < rows; r++) {
+                    for (int c = 0; c < cols; c++) {
+                        deq[r * cols + c] /= bestS[c];
+                    }
                 }
+                double err = QuantError.relativeOutputError(x, tokens, w, deq, rows, cols);
+                double plain = QuantError.relativeOutputError(x, tokens, w, q.pseudoQuantize(w, rows, cols), rows, cols);
+                System.out.printf(Locale.ROOT, "AWQ w%d g%d on the fixture layer (%s): scaled %.6f, scaled+clipped %.6f, "
+                        + "AWQ grid unscaled %.6f, RTN %.6f, GPTQ %.6f%n", bits, group, e.getKey(), bestErr, err, plain, rtn,
+                        e.getValue().get("rel_output_err_gptq").asDouble());
+                assertTrue(bestErr <= plain, e.getKey() + ": ratio 0 is a candidate");
+                assertTrue(err < rtn, e.getKey() + ": AWQ " + err + " not below RTN " + rtn);
             }
-            double err = QuantError.relativeOutputError(x, tokens, w, deq, rows, cols);
-            double rtn = new ObjectMapper().readTree(Fixtures.dir().resolve("quant/gptq_reference.json").toFile())
-                    .get("configs").get("b4_g128_asym").get("rel_output_err_rtn").asDouble();
-            double plain = QuantError.relativeOutputError(x, tokens, w, q.pseudoQuantize(w, rows, cols), rows, cols);
-            System.out.printf(Locale.ROOT, "AWQ w4 g128 on the fixture layer: scaled %.6f, scaled+clipped %.6f, AWQ grid "
-                    + "unscaled %.6f, GPTQ-RTN %.6f%n", bestErr, err, plain, rtn);
-            assertTrue(bestErr <= plain, "ratio 0 is a candidate");
-            assertTrue(err < rtn, "AWQ " + err + " not below RTN " + rtn);
         }
     }
 
