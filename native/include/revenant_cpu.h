@@ -45,6 +45,11 @@
  *   3. s = the fold of step 2 of the F32 order (q[l] = (p[l] + p[l+16]) + (p[l+32] + p[l+48]), ...);
  *   4. s = s + x[i] * w[i] (product rounded, then the add: no FMA) for i in [k16, k), in order;
  *   5. out = s + bias[j] when bias is given.
+ *
+ * bitsandbytes 4-bit matmul (rv_matmul_bnb4_f32, quant/Bnb4Packed): packed holds the n*k codes of the row-major
+ * flattened weight, two per byte, the even element in the high nibble; absmax is fp32, one per block of 64
+ * flattened elements; table is the 16 fp32 code values (NF4, or FP4 with its sign). w = table[code] * absmax[e / 64]
+ * for flat element e = j*k + i (one rounding). Fixed reduction order: the RTN order above, steps 1-5.
  */
 #ifndef REVENANT_CPU_H
 #define REVENANT_CPU_H
@@ -121,6 +126,17 @@ RV_DECLARE_RTN(generic)
 RV_DECLARE_RTN(avx2)
 RV_DECLARE_RTN(avx512)
 #undef RV_DECLARE_RTN
+
+int rv_matmul_bnb4_f32(const uint8_t *packed, const float *absmax, const float *table, const float *bias,
+                       const float *x, int64_t rows, int64_t k, int64_t n, int64_t n0, int64_t n1, float *out);
+#define RV_DECLARE_BNB4(SFX)                                                                                   \
+    int rv_matmul_bnb4_f32_##SFX(const uint8_t *packed, const float *absmax, const float *table, const float *bias, \
+                                 const float *x, int64_t rows, int64_t k, int64_t n, int64_t n0, int64_t n1,   \
+                                 float *out);
+RV_DECLARE_BNB4(generic)
+RV_DECLARE_BNB4(avx2)
+RV_DECLARE_BNB4(avx512)
+#undef RV_DECLARE_BNB4
 
 #ifdef __cplusplus
 }

@@ -120,4 +120,23 @@ static inline float rv_rtn_w(const uint8_t *codes, const float *scale, const flo
     return scale[g * n + j] * d;
 }
 
+static inline int rv_check_bnb4(const void *packed, const void *absmax, const void *table, const void *x,
+                                const void *out, int64_t rows, int64_t k, int64_t n, int64_t n0, int64_t n1) {
+    int st = rv_check(packed, x, out, rows, k, n, n0, n1);
+    if (st != RV_OK) {
+        return st;
+    }
+    if (rows > 0 && n1 > n0 && k > 0 && (absmax == NULL || table == NULL)) {
+        return RV_EINVAL;
+    }
+    return RV_OK;
+}
+
+/* The bnb 4-bit weight of flat element e: table[code] * absmax[e / 64], as Bnb4Packed.dequantize (one rounding). */
+static inline float rv_bnb4_w(const uint8_t *packed, const float *absmax, const float *table, int64_t e) {
+    uint8_t b = packed[e >> 1];
+    int code = (e & 1) == 0 ? b >> 4 : b & 15;
+    return table[code] * absmax[e / 64];
+}
+
 #endif

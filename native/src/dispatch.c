@@ -22,6 +22,9 @@ static rv_mm_bf16_fn mm_bf16 = rv_matmul_bf16_f32_generic;
 static rv_mm_gguf_fn mm_q8_0 = rv_matmul_q8_0_f32_generic;
 static rv_mm_gguf_fn mm_q4_0 = rv_matmul_q4_0_f32_generic;
 static rv_mm_rtn_fn mm_rtn = rv_matmul_rtn_u8_f32_generic;
+typedef int (*rv_mm_bnb4_fn)(const uint8_t *, const float *, const float *, const float *, const float *, int64_t,
+                             int64_t, int64_t, int64_t, int64_t, float *);
+static rv_mm_bnb4_fn mm_bnb4 = rv_matmul_bnb4_f32_generic;
 
 static int detect(void) {
     __builtin_cpu_init();
@@ -48,6 +51,7 @@ __attribute__((constructor)) static void rv_init(void) {
         mm_q8_0 = rv_matmul_q8_0_f32_avx512;
         mm_q4_0 = rv_matmul_q4_0_f32_avx512;
         mm_rtn = rv_matmul_rtn_u8_f32_avx512;
+        mm_bnb4 = rv_matmul_bnb4_f32_avx512;
     } else if ((f & avx2) == avx2) {
         kernel = "avx2";
         mm_f32 = rv_matmul_f32_f32_avx2;
@@ -55,6 +59,7 @@ __attribute__((constructor)) static void rv_init(void) {
         mm_q8_0 = rv_matmul_q8_0_f32_avx2;
         mm_q4_0 = rv_matmul_q4_0_f32_avx2;
         mm_rtn = rv_matmul_rtn_u8_f32_avx2;
+        mm_bnb4 = rv_matmul_bnb4_f32_avx2;
     }
     __atomic_store_n(&features, f, __ATOMIC_RELEASE);
 }
@@ -91,4 +96,9 @@ int rv_matmul_q4_0_f32(const uint8_t *w, const float *bias, const float *x, int6
 int rv_matmul_rtn_u8_f32(const uint8_t *codes, const float *scale, const float *zero, int64_t gs, const float *bias,
                          const float *x, int64_t rows, int64_t k, int64_t n, int64_t n0, int64_t n1, float *out) {
     return mm_rtn(codes, scale, zero, gs, bias, x, rows, k, n, n0, n1, out);
+}
+
+int rv_matmul_bnb4_f32(const uint8_t *packed, const float *absmax, const float *table, const float *bias,
+                       const float *x, int64_t rows, int64_t k, int64_t n, int64_t n0, int64_t n1, float *out) {
+    return mm_bnb4(packed, absmax, table, bias, x, rows, k, n, n0, n1, out);
 }

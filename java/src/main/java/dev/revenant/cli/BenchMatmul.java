@@ -91,7 +91,7 @@ final class BenchMatmul implements Callable<Integer> {
                 // the packed kernel on the packed record; copies of its arrays (one quantization) so they come from DRAM
                 QuantizedWeight q = Quantizers.quantize(p, src);
                 // every CPU backend but the reference runs the Vector API kernels (NativeCpuBackend delegates them)
-                boolean nativeGguf = be instanceof dev.revenant.kernel.NativeCpuBackend nb && (q instanceof dev.revenant.quant.GgufPacked || q instanceof dev.revenant.quant.RtnPacked);
+                boolean nativeGguf = be instanceof dev.revenant.kernel.NativeCpuBackend nb && !(q instanceof dev.revenant.quant.Int8Packed);
                 kernel = PackedKernels.name(q) + (be.name().equals("reference") ? " (reference)"
                         : nativeGguf ? " (native C, " + ((dev.revenant.kernel.NativeCpuBackend) be).kernel() + ")" : " (vector)");
                 packed = q.packedBytes();

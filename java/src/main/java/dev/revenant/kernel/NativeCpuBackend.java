@@ -108,7 +108,8 @@ public final class NativeCpuBackend implements Backend {
     }
 
     /**
-     * GGUF Q8_0/Q4_0 and RTN: the C kernels on the packed arrays in place; other packed types: the internal
+     * GGUF Q8_0/Q4_0, RTN (and GPTQ/AWQ through it) and bitsandbytes fp4/nf4: the C kernels on the packed arrays
+     * in place; other packed types (LLM.int8): the internal
      * {@link VectorBackend}.
      */
     @Override
@@ -120,6 +121,10 @@ public final class NativeCpuBackend implements Backend {
         }
         if (w instanceof RtnPacked q) {
             matmulRtn(q, bias, x, rows, out);
+            return;
+        }
+        if (w instanceof dev.revenant.quant.Bnb4Packed b) {
+            matmulBnb4(b, bias, x, rows, out);
             return;
         }
         if (!(w instanceof GgufPacked g)) {
@@ -165,6 +170,38 @@ public final class NativeCpuBackend implements Backend {
         }
     }
 
+    private static final float[] FP4_TABLE = table(dev.revenant.quant.Bnb4Packed.Kind.FP4);
+    private static final float[] NF4_TABLE = table(dev.revenant.quant.Bnb4Packed.Kind.NF4);
+
+    private static float[] table(dev.revenant.quant.Bnb4Packed.Kind kind) {
+        float[] t = new float[16];
+        for (int c = 0; c < 16; c++) {
+            t[c] = dev.revenant.quant.Bnb4.codeValue(kind, c);
+        }
+        return t;
+    }
+
+    private void matmulBnb4(dev.revenant.quant.Bnb4Packed q, Tensor bias, float[] x, int rows, float[] out) {
+        PackedReference.check(q, bias, x, rows, out);
+        long n = q.shape()[0];
+        long k = q.shape()[1];
+        if (rows <= 0 || n == 0) {
+            return;
+        }
+        long chunk = chunkColumns(Math.max(1, k / 2), n);
+        boolean cBias = bias != null && bias.dtype() == DType.F32 && bias.data().address() % 4 == 0;
+        lock.lock();
+        try {
+            job.set(MemorySegment.ofArray(q.packed()), Kind.BNB4, cBias ? bias.data() : MemorySegment.NULL,
+                    cBias ? null : bias, x, rows, out, n, k, chunk);
+            job.rtn(MemorySegment.ofArray(q.absmax()),
+                    MemorySegment.ofArray(q.kind() == dev.revenant.quant.Bnb4Packed.Kind.FP4 ? FP4_TABLE : NF4_TABLE), 0);
+            runJob(rows, n, k);
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Columns per chunk: about {@link #CHUNK_BYTES} of weights, ≥ 4 chunks per worker, whole groups of 4. */
     private long chunkColumns(long rowBytes, long n) {
         long chunk = Math.clamp(CHUNK_BYTES / rowBytes, 1, 1024);
@@ -203,7 +240,7 @@ public final class NativeCpuBackend implements Backend {
     }
 
     /** The weight format of a {@link MatmulJob}: which C entry point it calls. */
-    private enum Kind { F32, BF16, Q8_0, Q4_0, RTN }
+    private enum Kind { F32, BF16, Q8_0, Q4_0, RTN, BNB4 }
 
     /** One matmul call; item c computes columns [c·chunk, min(n, (c + 1)·chunk)) of every row. */
     private final class MatmulJob implements VectorPool.Job {
@@ -239,7 +276,7 @@ public final class NativeCpuBackend implements Backend {
             this.chunks = (int) ((n + chunk - 1) / chunk);
         }
 
-        /** The RTN scales, zeros and group size (after {@link #set}). */
+        /** The RTN scales, zeros and group size, or bnb's absmax and code table (after {@link #set}). */
         void rtn(MemorySegment scale, MemorySegment zero, long groupSize) {
             this.scale = scale;
             this.zero = zero;
@@ -275,6 +312,7 @@ public final class NativeCpuBackend implements Backend {
                 case Q8_0 -> lib.matmulQ8_0(w, cBias, x, rows, k, n, n0, n1, out);
                 case Q4_0 -> lib.matmulQ4_0(w, cBias, x, rows, k, n, n0, n1, out);
                 case RTN -> lib.matmulRtn(w, scale, zero, groupSize, cBias, x, rows, k, n, n0, n1, out);
+                case BNB4 -> lib.matmulBnb4(w, scale, zero, cBias, x, rows, k, n, n0, n1, out);
             }
             if (javaBias != null) {
                 for (int r = 0; r < rows; r++) {

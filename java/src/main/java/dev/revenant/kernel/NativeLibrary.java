@@ -46,11 +46,18 @@ public final class NativeLibrary {
             ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
             ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS);
 
+    /** {@code rv_matmul_bnb4_f32}: packed, absmax, table, then the arguments of {@link #MATMUL} from bias on. */
+    private static final FunctionDescriptor MATMUL_BNB4 = FunctionDescriptor.of(ValueLayout.JAVA_INT,
+            ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
+            ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+            ValueLayout.JAVA_LONG, ValueLayout.ADDRESS);
+
     private final MethodHandle matmulF32;
     private final MethodHandle matmulBf16;
     private final MethodHandle matmulQ8_0;
     private final MethodHandle matmulQ4_0;
     private final MethodHandle matmulRtn;
+    private final MethodHandle matmulBnb4;
     private final SymbolLookup lookup;
     private final int features;
     private final String kernel;
@@ -67,6 +74,7 @@ public final class NativeLibrary {
         this.matmulQ8_0 = matmulHandle("rv_matmul_q8_0_f32");
         this.matmulQ4_0 = matmulHandle("rv_matmul_q4_0_f32");
         this.matmulRtn = rtnHandle("rv_matmul_rtn_u8_f32");
+        this.matmulBnb4 = bnb4Handle("rv_matmul_bnb4_f32");
     }
 
     private MemorySegment symbol(String name) {
@@ -81,6 +89,11 @@ public final class NativeLibrary {
     /** An RTN matmul entry point by its C name, e.g. {@code rv_matmul_rtn_u8_f32_avx2}. */
     MethodHandle rtnHandle(String name) {
         return Linker.nativeLinker().downcallHandle(symbol(name), MATMUL_RTN, Linker.Option.critical(true));
+    }
+
+    /** A bitsandbytes 4-bit matmul entry point by its C name, e.g. {@code rv_matmul_bnb4_f32_avx2}. */
+    MethodHandle bnb4Handle(String name) {
+        return Linker.nativeLinker().downcallHandle(symbol(name), MATMUL_BNB4, Linker.Option.critical(true));
     }
 
     /** Loaded on first use; the failure, if any, kept as the reason. */
@@ -206,6 +219,22 @@ public final class NativeLibrary {
             throw rethrow("rv_matmul_rtn_u8_f32", t);
         }
         check("rv_matmul_rtn_u8_f32", st, rows, k, n, n0, n1);
+    }
+
+    /**
+     * {@code rv_matmul_bnb4_f32}: packed codes of the flattened [n, k] weight (two per byte, even element high),
+     * fp32 absmax per 64 elements, the 16 fp32 code values (quant/Bnb4Packed), see revenant_cpu.h; bias may be
+     * {@link MemorySegment#NULL}.
+     */
+    void matmulBnb4(MemorySegment packed, MemorySegment absmax, MemorySegment table, MemorySegment bias,
+                    MemorySegment x, long rows, long k, long n, long n0, long n1, MemorySegment out) {
+        int st;
+        try {
+            st = (int) matmulBnb4.invokeExact(packed, absmax, table, bias, x, rows, k, n, n0, n1, out);
+        } catch (Throwable t) {
+            throw rethrow("rv_matmul_bnb4_f32", t);
+        }
+        check("rv_matmul_bnb4_f32", st, rows, k, n, n0, n1);
     }
 
     /** Throws naming {@code op} when {@code status} is not 0. */

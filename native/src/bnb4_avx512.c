@@ -1,0 +1,120 @@
+/*
+ * AVX-512 bitsandbytes 4-bit kernel (quant/Bnb4Packed; compiled with -mavx512f -mavx512bw -mavx512vl -mfma).
+ * When k % 64 == 0 every 16-block of a row starts on a byte and lies in one absmax block (blocks of 64 over
+ * the flattened weight): 8 bytes expand to 16 nibbles (even element = high nibble), a vpermps looks the 16
+ * codes up in the 16-float table held in one zmm, one multiply by the block's absmax (Bnb4Packed.dequantize's
+ * one rounding). Other k decode element by element (same values, same bits). Four accumulators per output in
+ * the RTN order of revenant_cpu.h. Tiles as the RTN kernel: decode 1 x 8 columns, prefill 4 x 1.
+ */
+#include <immintrin.h>
+
+#include "common.h"
+
+#define C1 8
+
+static inline float hsum(__m512 q) {
+    __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(q), 1));
+    __m256 h8 = _mm256_add_ps(_mm512_castps512_ps256(q), hi);
+    __m128 h4 = _mm_add_ps(_mm256_castps256_ps128(h8), _mm256_extractf128_ps(h8, 1));
+    __m128 h2 = _mm_add_ps(h4, _mm_movehl_ps(h4, h4));
+    __m128 h1 = _mm_add_ss(h2, _mm_shuffle_ps(h2, h2, 1));
+    return _mm_cvtss_f32(h1);
+}
+
+/* Weights of flat elements e .. e + 15. fast: e is even and e .. e + 15 share absmax[e / 64]. */
+static inline __attribute__((always_inline)) __m512 dec16(const uint8_t *packed, const float *absmax,
+                                                          const float *table, __m512 book, int64_t e, int fast) {
+    if (fast) {
+        __m128i w16 = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *) (packed + e / 2)));
+        __m128i hi = _mm_srli_epi16(w16, 4);                                  /* element 2i in byte 2i */
+        __m128i lo = _mm_slli_epi16(_mm_and_si128(w16, _mm_set1_epi16(15)), 8); /* element 2i+1 in byte 2i+1 */
+        __m512i idx = _mm512_cvtepu8_epi32(_mm_or_si128(hi, lo));
+        return _mm512_mul_ps(_mm512_permutexvar_ps(idx, book), _mm512_set1_ps(absmax[e / 64]));
+    }
+    float t[16];
+    for (int l = 0; l < 16; l++) t[l] = rv_bnb4_w(packed, absmax, table, e + l);
+    return _mm512_loadu_ps(t);
+}
+
+static inline __attribute__((always_inline)) void tile(const uint8_t *packed, const float *absmax, const float *table,
+                                                       __m512 book, const float *bias, const float *x, int64_t k,
+                                                       int64_t n, int64_t r0, int64_t j0, float *out, const int R,
+                                                       const int C) {
+    __m512 acc[4][8][4];
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++)
+            for (int m = 0; m < 4; m++) acc[r][c][m] = _mm512_setzero_ps();
+    const int fast = k % 64 == 0;
+    const int64_t k64 = k - k % 64;
+    const int64_t k16 = k - k % 16;
+    int64_t i = 0;
+    for (; i < k64; i += 64) {
+        for (int m = 0; m < 4; m++) {
+            __m512 xv[4];
+            for (int r = 0; r < R; r++) xv[r] = _mm512_loadu_ps(x + (r0 + r) * k + i + 16 * m);
+            for (int c = 0; c < C; c++) {
+                __m512 wv = dec16(packed, absmax, table, book, (j0 + c) * k + i + 16 * m, fast);
+                for (int r = 0; r < R; r++) acc[r][c][m] = _mm512_fmadd_ps(xv[r], wv, acc[r][c][m]);
+            }
+        }
+    }
+    for (; i < k16; i += 16) {
+        __m512 xv[4];
+        for (int r = 0; r < R; r++) xv[r] = _mm512_loadu_ps(x + (r0 + r) * k + i);
+        for (int c = 0; c < C; c++) {
+            __m512 wv = dec16(packed, absmax, table, book, (j0 + c) * k + i, 0);
+            for (int r = 0; r < R; r++) acc[r][c][0] = _mm512_fmadd_ps(xv[r], wv, acc[r][c][0]);
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++) {
+            __m512 q = _mm512_add_ps(_mm512_add_ps(acc[r][c][0], acc[r][c][1]),
+                                     _mm512_add_ps(acc[r][c][2], acc[r][c][3]));
+            float s = hsum(q);
+            const float *xr = x + (r0 + r) * k;
+            for (int64_t t = k16; t < k; t++) {
+                float prod = xr[t] * rv_bnb4_w(packed, absmax, table, (j0 + c) * k + t);
+                s = s + prod;
+            }
+            out[(r0 + r) * n + j0 + c] = bias ? s + bias[j0 + c] : s;
+        }
+}
+
+static inline __attribute__((always_inline)) void cols(const uint8_t *packed, const float *absmax, const float *table,
+                                                       __m512 book, const float *bias, const float *x, int64_t k,
+                                                       int64_t n, int64_t r0, int64_t n0, int64_t n1, float *out,
+                                                       const int R, const int C) {
+    int64_t j = n0;
+    if (C >= 8)
+        for (; j + 8 <= n1; j += 8) tile(packed, absmax, table, book, bias, x, k, n, r0, j, out, R, 8);
+    if (C >= 4)
+        for (; j + 4 <= n1; j += 4) tile(packed, absmax, table, book, bias, x, k, n, r0, j, out, R, 4);
+    if (C >= 2)
+        for (; j + 2 <= n1; j += 2) tile(packed, absmax, table, book, bias, x, k, n, r0, j, out, R, 2);
+    for (; j < n1; j++) tile(packed, absmax, table, book, bias, x, k, n, r0, j, out, R, 1);
+}
+
+int rv_matmul_bnb4_f32_avx512(const uint8_t *packed, const float *absmax, const float *table, const float *bias,
+                              const float *x, int64_t rows, int64_t k, int64_t n, int64_t n0, int64_t n1, float *out) {
+    const int need = RV_CPU_AVX512F | RV_CPU_AVX512BW | RV_CPU_AVX512VL | RV_CPU_FMA;
+    if ((rv_cpu_features() & need) != need) {
+        return RV_EISA;
+    }
+    int st = rv_check_bnb4(packed, absmax, table, x, out, rows, k, n, n0, n1);
+    if (st != RV_OK) {
+        return st;
+    }
+    if (rows == 0 || n1 == n0) {
+        return RV_OK;
+    }
+    __m512 book = _mm512_loadu_ps(table);
+    int64_t r4 = rows - rows % 4;
+    for (int64_t r = 0; r < r4; r += 4) cols(packed, absmax, table, book, bias, x, k, n, r, n0, n1, out, 4, 1);
+    switch (rows - r4) {
+    case 1: cols(packed, absmax, table, book, bias, x, k, n, r4, n0, n1, out, 1, C1); break;
+    case 2: cols(packed, absmax, table, book, bias, x, k, n, r4, n0, n1, out, 2, 2); break;
+    case 3: cols(packed, absmax, table, book, bias, x, k, n, r4, n0, n1, out, 3, 1); break;
+    default: break;
+    }
+    return RV_OK;
+}
