@@ -50,6 +50,12 @@
  * flattened weight, two per byte, the even element in the high nibble; absmax is fp32, one per block of 64
  * flattened elements; table is the 16 fp32 code values (NF4, or FP4 with its sign). w = table[code] * absmax[e / 64]
  * for flat element e = j*k + i (one rounding). Fixed reduction order: the RTN order above, steps 1-5.
+ *
+ * LLM.int8 matmul (rv_matmul_int8_f32, quant/Int8Bnb.matmulPerRow): cb int8 [n, k] and scb fp32 [n] (the weight);
+ * ca int8 [rows, k], sca fp32 [rows] and xh fp32 [rows, k] (the activations quantized per row, and rounded to
+ * fp16, by Java); the outlier columns of row r are ocols[ostart[r] .. ostart[r+1]) ascending. acc = sum ca*cb in
+ * int32 (exact: any order); out = fp16(acc * 6.200012e-05f * sca[r] * scb[j]) and, with outliers,
+ * fp16(out + fp16(sum_t xh[r, c_t] * fp16((cb[j, c_t] * scb[j]) / 127))) summed in fp32 in column order. No bias.
  */
 #ifndef REVENANT_CPU_H
 #define REVENANT_CPU_H
@@ -137,6 +143,18 @@ RV_DECLARE_BNB4(generic)
 RV_DECLARE_BNB4(avx2)
 RV_DECLARE_BNB4(avx512)
 #undef RV_DECLARE_BNB4
+
+int rv_matmul_int8_f32(const int8_t *cb, const float *scb, const int8_t *ca, const float *sca, const float *xh,
+                       const int32_t *ostart, const int32_t *ocols, int64_t rows, int64_t k, int64_t n, int64_t n0,
+                       int64_t n1, float *out);
+#define RV_DECLARE_INT8(SFX)                                                                                   \
+    int rv_matmul_int8_f32_##SFX(const int8_t *cb, const float *scb, const int8_t *ca, const float *sca,        \
+                                 const float *xh, const int32_t *ostart, const int32_t *ocols, int64_t rows,    \
+                                 int64_t k, int64_t n, int64_t n0, int64_t n1, float *out);
+RV_DECLARE_INT8(generic)
+RV_DECLARE_INT8(avx2)
+RV_DECLARE_INT8(avx512)
+#undef RV_DECLARE_INT8
 
 #ifdef __cplusplus
 }

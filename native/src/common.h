@@ -139,4 +139,61 @@ static inline float rv_bnb4_w(const uint8_t *packed, const float *absmax, const 
     return table[code] * absmax[e / 64];
 }
 
+/* f rounded to the nearest IEEE fp16 value (ties to even; beyond 65504 to infinity), as a float: Java's
+ * Float.float16ToFloat(Float.floatToFloat16(f)). */
+static inline float rv_round_f16(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    uint32_t sign = u & 0x80000000u;
+    uint32_t a = u & 0x7fffffffu;
+    if (a >= 0x7f800000u) {
+        return f;
+    }
+    if (a < 0x38800000u) { /* below 2^-14: fp16 subnormals, a quantum of 2^-24 (rintf rounds half to even) */
+        float r = rintf(fabsf(f) * 0x1p24f) * 0x1p-24f;
+        return sign ? -r : r;
+    }
+    uint32_t r = (a + 0xfffu + ((a >> 13) & 1u)) & ~0x1fffu;
+    if (r >= 0x47800000u) {
+        r = 0x7f800000u;
+    }
+    r |= sign;
+    float out;
+    memcpy(&out, &r, sizeof out);
+    return out;
+}
+
+static inline int rv_check_int8(const void *cb, const void *scb, const void *ca, const void *sca, const void *xh,
+                                const void *ostart, const void *ocols, const void *out, int64_t rows, int64_t k,
+                                int64_t n, int64_t n0, int64_t n1) {
+    int st = rv_check(cb, ca, out, rows, k, n, n0, n1);
+    if (st != RV_OK) {
+        return st;
+    }
+    if (rows > 0 && n1 > n0 && (scb == NULL || sca == NULL || ostart == NULL || (k > 0 && xh == NULL))) {
+        return RV_EINVAL;
+    }
+    return RV_OK;
+}
+
+/*
+ * One LLM.int8 output from its exact int32 dot product (Int8Bnb.rowOut): fp16(acc * 6.200012e-05f * sca * scb),
+ * then, when the row has outlier columns, the fp16 part summed in fp32 in ascending column order (products of
+ * fp16 values are exact in fp32) and an fp16 add.
+ */
+static inline float rv_int8_out(int32_t acc, float sca, float scb, const float *xr, const int8_t *wr,
+                                const int32_t *oc, int32_t no) {
+    float v = rv_round_f16((float) acc * 6.200012e-05f * sca * scb);
+    if (no > 0) {
+        float part = 0.0f;
+        for (int32_t t = 0; t < no; t++) {
+            int32_t j = oc[t];
+            float prod = xr[j] * rv_round_f16(((float) wr[j] * scb) / 127.0f);
+            part = part + prod;
+        }
+        v = rv_round_f16(v + rv_round_f16(part));
+    }
+    return v;
+}
+
 #endif

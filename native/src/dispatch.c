@@ -25,6 +25,9 @@ static rv_mm_rtn_fn mm_rtn = rv_matmul_rtn_u8_f32_generic;
 typedef int (*rv_mm_bnb4_fn)(const uint8_t *, const float *, const float *, const float *, const float *, int64_t,
                              int64_t, int64_t, int64_t, int64_t, float *);
 static rv_mm_bnb4_fn mm_bnb4 = rv_matmul_bnb4_f32_generic;
+typedef int (*rv_mm_int8_fn)(const int8_t *, const float *, const int8_t *, const float *, const float *,
+                             const int32_t *, const int32_t *, int64_t, int64_t, int64_t, int64_t, int64_t, float *);
+static rv_mm_int8_fn mm_int8 = rv_matmul_int8_f32_generic;
 
 static int detect(void) {
     __builtin_cpu_init();
@@ -52,6 +55,7 @@ __attribute__((constructor)) static void rv_init(void) {
         mm_q4_0 = rv_matmul_q4_0_f32_avx512;
         mm_rtn = rv_matmul_rtn_u8_f32_avx512;
         mm_bnb4 = rv_matmul_bnb4_f32_avx512;
+        mm_int8 = rv_matmul_int8_f32_avx512;
     } else if ((f & avx2) == avx2) {
         kernel = "avx2";
         mm_f32 = rv_matmul_f32_f32_avx2;
@@ -60,6 +64,7 @@ __attribute__((constructor)) static void rv_init(void) {
         mm_q4_0 = rv_matmul_q4_0_f32_avx2;
         mm_rtn = rv_matmul_rtn_u8_f32_avx2;
         mm_bnb4 = rv_matmul_bnb4_f32_avx2;
+        mm_int8 = rv_matmul_int8_f32_avx2;
     }
     __atomic_store_n(&features, f, __ATOMIC_RELEASE);
 }
@@ -101,4 +106,10 @@ int rv_matmul_rtn_u8_f32(const uint8_t *codes, const float *scale, const float *
 int rv_matmul_bnb4_f32(const uint8_t *packed, const float *absmax, const float *table, const float *bias,
                        const float *x, int64_t rows, int64_t k, int64_t n, int64_t n0, int64_t n1, float *out) {
     return mm_bnb4(packed, absmax, table, bias, x, rows, k, n, n0, n1, out);
+}
+
+int rv_matmul_int8_f32(const int8_t *cb, const float *scb, const int8_t *ca, const float *sca, const float *xh,
+                       const int32_t *ostart, const int32_t *ocols, int64_t rows, int64_t k, int64_t n, int64_t n0,
+                       int64_t n1, float *out) {
+    return mm_int8(cb, scb, ca, sca, xh, ostart, ocols, rows, k, n, n0, n1, out);
 }

@@ -127,6 +127,10 @@ public final class NativeCpuBackend implements Backend {
             matmulBnb4(b, bias, x, rows, out);
             return;
         }
+        if (w instanceof dev.revenant.quant.Int8Packed q) {
+            matmulInt8(q, bias, x, rows, out);
+            return;
+        }
         if (!(w instanceof GgufPacked g)) {
             delegate.matmulPacked(w, bias, x, rows, out);
             return;
@@ -202,6 +206,28 @@ public final class NativeCpuBackend implements Backend {
         }
     }
 
+    // LLM.int8: activations quantized per row in Java (Int8Bnb.prepareRows), the int8 products in C, bias in Java
+    private void matmulInt8(dev.revenant.quant.Int8Packed q, Tensor bias, float[] x, int rows, float[] out) {
+        PackedReference.check(q, bias, x, rows, out);
+        long n = q.rows();
+        long k = q.cols();
+        if (rows <= 0 || n == 0) {
+            return;
+        }
+        dev.revenant.quant.Int8Bnb.Int8Rows a = dev.revenant.quant.Int8Bnb.prepareRows(x, rows, (int) k);
+        long chunk = chunkColumns(Math.max(1, k), n);
+        lock.lock();
+        try {
+            job.set(MemorySegment.ofArray(q.cb()), Kind.INT8, MemorySegment.NULL, bias, a.xh(), rows, out, n, k, chunk);
+            job.rtn(MemorySegment.ofArray(q.scb()), MemorySegment.NULL, 0);
+            job.int8(MemorySegment.ofArray(a.ca()), MemorySegment.ofArray(a.sca()), MemorySegment.ofArray(a.outlierStart()),
+                    MemorySegment.ofArray(a.outlierCols()));
+            runJob(rows, n, k);
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Columns per chunk: about {@link #CHUNK_BYTES} of weights, ≥ 4 chunks per worker, whole groups of 4. */
     private long chunkColumns(long rowBytes, long n) {
         long chunk = Math.clamp(CHUNK_BYTES / rowBytes, 1, 1024);
@@ -240,7 +266,7 @@ public final class NativeCpuBackend implements Backend {
     }
 
     /** The weight format of a {@link MatmulJob}: which C entry point it calls. */
-    private enum Kind { F32, BF16, Q8_0, Q4_0, RTN, BNB4 }
+    private enum Kind { F32, BF16, Q8_0, Q4_0, RTN, BNB4, INT8 }
 
     /** One matmul call; item c computes columns [c·chunk, min(n, (c + 1)·chunk)) of every row. */
     private final class MatmulJob implements VectorPool.Job {
@@ -249,6 +275,10 @@ public final class NativeCpuBackend implements Backend {
         private MemorySegment scale;
         private MemorySegment zero;
         private long groupSize;
+        private MemorySegment ca;
+        private MemorySegment sca;
+        private MemorySegment ostart;
+        private MemorySegment ocols;
         private MemorySegment x;
         private MemorySegment out;
         private Tensor javaBias;
@@ -283,7 +313,19 @@ public final class NativeCpuBackend implements Backend {
             this.groupSize = groupSize;
         }
 
+        /** LLM.int8's quantized activations (after {@link #set}, whose x is the fp16-rounded activations). */
+        void int8(MemorySegment ca, MemorySegment sca, MemorySegment ostart, MemorySegment ocols) {
+            this.ca = ca;
+            this.sca = sca;
+            this.ostart = ostart;
+            this.ocols = ocols;
+        }
+
         void clear() {
+            ca = null;
+            sca = null;
+            ostart = null;
+            ocols = null;
             w = null;
             scale = null;
             zero = null;
@@ -313,6 +355,7 @@ public final class NativeCpuBackend implements Backend {
                 case Q4_0 -> lib.matmulQ4_0(w, cBias, x, rows, k, n, n0, n1, out);
                 case RTN -> lib.matmulRtn(w, scale, zero, groupSize, cBias, x, rows, k, n, n0, n1, out);
                 case BNB4 -> lib.matmulBnb4(w, scale, zero, cBias, x, rows, k, n, n0, n1, out);
+                case INT8 -> lib.matmulInt8(w, scale, ca, sca, x, ostart, ocols, rows, k, n, n0, n1, out);
             }
             if (javaBias != null) {
                 for (int r = 0; r < rows; r++) {

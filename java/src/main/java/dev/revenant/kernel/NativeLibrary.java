@@ -52,12 +52,19 @@ public final class NativeLibrary {
             ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
             ValueLayout.JAVA_LONG, ValueLayout.ADDRESS);
 
+    /** {@code rv_matmul_int8_f32}: cb, scb, ca, sca, xh, ostart, ocols, rows, k, n, n0, n1, out. */
+    private static final FunctionDescriptor MATMUL_INT8 = FunctionDescriptor.of(ValueLayout.JAVA_INT,
+            ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
+            ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+            ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS);
+
     private final MethodHandle matmulF32;
     private final MethodHandle matmulBf16;
     private final MethodHandle matmulQ8_0;
     private final MethodHandle matmulQ4_0;
     private final MethodHandle matmulRtn;
     private final MethodHandle matmulBnb4;
+    private final MethodHandle matmulInt8;
     private final SymbolLookup lookup;
     private final int features;
     private final String kernel;
@@ -75,6 +82,7 @@ public final class NativeLibrary {
         this.matmulQ4_0 = matmulHandle("rv_matmul_q4_0_f32");
         this.matmulRtn = rtnHandle("rv_matmul_rtn_u8_f32");
         this.matmulBnb4 = bnb4Handle("rv_matmul_bnb4_f32");
+        this.matmulInt8 = int8Handle("rv_matmul_int8_f32");
     }
 
     private MemorySegment symbol(String name) {
@@ -94,6 +102,11 @@ public final class NativeLibrary {
     /** A bitsandbytes 4-bit matmul entry point by its C name, e.g. {@code rv_matmul_bnb4_f32_avx2}. */
     MethodHandle bnb4Handle(String name) {
         return Linker.nativeLinker().downcallHandle(symbol(name), MATMUL_BNB4, Linker.Option.critical(true));
+    }
+
+    /** An LLM.int8 matmul entry point by its C name, e.g. {@code rv_matmul_int8_f32_avx2}. */
+    MethodHandle int8Handle(String name) {
+        return Linker.nativeLinker().downcallHandle(symbol(name), MATMUL_INT8, Linker.Option.critical(true));
     }
 
     /** Loaded on first use; the failure, if any, kept as the reason. */
@@ -235,6 +248,22 @@ public final class NativeLibrary {
             throw rethrow("rv_matmul_bnb4_f32", t);
         }
         check("rv_matmul_bnb4_f32", st, rows, k, n, n0, n1);
+    }
+
+    /**
+     * {@code rv_matmul_int8_f32}: the LLM.int8 weight (cb int8 [n, k], scb fp32 [n]) times activations Java quantized
+     * per row (quant/Int8Bnb.prepareRows: ca, sca, xh, ostart, ocols), see revenant_cpu.h; no bias.
+     */
+    void matmulInt8(MemorySegment cb, MemorySegment scb, MemorySegment ca, MemorySegment sca, MemorySegment xh,
+                    MemorySegment ostart, MemorySegment ocols, long rows, long k, long n, long n0, long n1,
+                    MemorySegment out) {
+        int st;
+        try {
+            st = (int) matmulInt8.invokeExact(cb, scb, ca, sca, xh, ostart, ocols, rows, k, n, n0, n1, out);
+        } catch (Throwable t) {
+            throw rethrow("rv_matmul_int8_f32", t);
+        }
+        check("rv_matmul_int8_f32", st, rows, k, n, n0, n1);
     }
 
     /** Throws naming {@code op} when {@code status} is not 0. */

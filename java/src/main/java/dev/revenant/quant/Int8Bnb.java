@@ -113,6 +113,40 @@ public final class Int8Bnb {
         }
     }
 
+    /**
+     * The activations of {@link #matmulPerRow} prepared for a kernel: {@code xh} rounded to fp16 {@code [rows, in]},
+     * the int8 codes {@code ca} (0 in outlier columns), the row statistics {@code sca}, and each row's outlier
+     * columns {@code outlierCols[outlierStart[r] .. outlierStart[r + 1])} in ascending order.
+     */
+    public record Int8Rows(float[] xh, byte[] ca, float[] sca, int[] outlierStart, int[] outlierCols) {
+    }
+
+    /** {@link Int8Rows} of {@code x [rows, in]}, exactly as {@link #matmulPerRow} quantizes it. */
+    public static Int8Rows prepareRows(float[] x, int rows, int in) {
+        float[] xh = toFp16(x, rows * in);
+        byte[] ca = new byte[rows * in];
+        float[] sca = new float[rows];
+        int[] start = new int[rows + 1];
+        int[] cols = new int[8];
+        int count = 0;
+        for (int r = 0; r < rows; r++) {
+            sca[r] = rowStat(xh, r * in, in);
+            for (int j = 0; j < in; j++) {
+                float v = xh[r * in + j];
+                if (Math.abs(v) >= THRESHOLD) {
+                    if (count == cols.length) {
+                        cols = java.util.Arrays.copyOf(cols, 2 * count);
+                    }
+                    cols[count++] = j;
+                } else {
+                    ca[r * in + j] = (byte) quantizeInt8(v, 127f / sca[r]);
+                }
+            }
+            start[r + 1] = count;
+        }
+        return new Int8Rows(xh, ca, sca, start, java.util.Arrays.copyOf(cols, Math.max(count, 1)));
+    }
+
     /** One output row: the int8 part, then the fp16 outlier part when any column is an outlier. */
     private static void rowOut(float[] xh, int xOff, int[] ca, float sca, boolean[] outlier, Int8Packed w, float[] out,
                                int outOff) {
