@@ -169,6 +169,8 @@ public final class SparkSweep {
             sc.setJobDescription("revenant sweep: " + total + " cells");
             CellTask task = new CellTask(o.plan().toAbsolutePath().normalize(), sha256(o.plan()), out, o.localCache());
             outcomes = sc.parallelize(chunks, chunks.size()).mapPartitions(task).collect();
+            // attempts of tasks whose executor was lost left their temp folders; the job is over, so they are dead
+            OutputFolder.deleteStaleTemps(cells, listener);
         }
         Map<String, CellOutcome> byKey = new HashMap<>();
         for (CellOutcome c : outcomes) {
