@@ -54,14 +54,16 @@ class SparkClusterTest {
         Process m = start(sparkHome, "master", List.of(), "org.apache.spark.deploy.master.Master",
                 "--host", "127.0.0.1", "--port", String.valueOf(masterPort), "--webui-port", String.valueOf(freePort()));
         waitFor("master up", () -> log("master").contains("I have been elected leader"));
-        Process workerA = startWorker(sparkHome, "workerA", master);
-        Process workerB = startWorker(sparkHome, "workerB", master);
+        Process workerA = startWorker(sparkHome, "workerA", master, 0);
+        Process workerB = startWorker(sparkHome, "workerB", master, 1);
         waitFor("2 workers registered", () -> count(log("master"), "Registering worker") >= 2);
 
         Process submit = start(sparkHome, "driver", List.of(), "org.apache.spark.deploy.SparkSubmit",
                 "--master", master, "--class", "dev.revenant.spark.SparkSweep",
                 "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.ui.enabled=false",
                 "--conf", "spark.executor.memory=700m", "--conf", "spark.task.maxFailures=4",
+                // scheduled as on a GPU cluster; the plan's backend (vector) then leaves the GPU unused
+                "--conf", "spark.executor.resource.gpu.amount=1", "--conf", "spark.task.resource.gpu.amount=1",
                 "--conf", "spark.executor.extraJavaOptions=" + System.getProperty("revenant.jvmFlags") + " -Xss4m",
                 jar.toString(), "--plan", plan.toString(), "--out", out.toString(),
                 "--local-cache", tmp.resolve("executor-cache").toString(), "--cells-per-task", "1");
@@ -104,6 +106,12 @@ class SparkClusterTest {
         System.err.printf("spark-cluster: %d cells finished before the kill, job ended %.1f s after it; executors %s%n",
                 finishedBeforeKill, (System.nanoTime() - killedAt) / 1e9, manifest.get("executors"));
         assertTrue(Files.isRegularFile(out.resolve("report.html")));
+        // each executor's task was handed its worker's GPU, and says so (workerA has ordinal 0; B's may have finished none)
+        assertTrue(manifest.get("executors").size() >= 1);
+        for (JsonNode x : manifest.get("executors")) {
+            assertTrue(x.get("gpu").asText().matches("GPU [01] assigned, not used \\(backend vector\\)"), x.toString());
+            assertEquals("4.2.0", x.get("spark_version").asText());
+        }
         assertTrue(workerA.isAlive() && m.isAlive());
 
         Path outLocal = tmp.resolve("outLocal");
@@ -149,8 +157,14 @@ class SparkClusterTest {
         return home;
     }
 
-    Process startWorker(Path sparkHome, String name, String master) throws IOException {
-        return start(sparkHome, name, List.of(), "org.apache.spark.deploy.worker.Worker", master,
+    /** A worker with one core and one GPU: a fake one, ordinal {@code gpu}, announced by a discovery script. */
+    Process startWorker(Path sparkHome, String name, String master, int gpu) throws IOException {
+        Path script = tmp.resolve(name + "-gpus.sh");
+        Files.writeString(script, "#!/bin/sh\necho '{\"name\": \"gpu\", \"addresses\": [\"" + gpu + "\"]}'\n");
+        Files.setPosixFilePermissions(script, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        return start(sparkHome, name, List.of("-Dspark.worker.resource.gpu.amount=1",
+                        "-Dspark.worker.resource.gpu.discoveryScript=" + script),
+                "org.apache.spark.deploy.worker.Worker", master,
                 "--host", "127.0.0.1", "--cores", "1", "--memory", "900m",
                 "--work-dir", Files.createDirectories(tmp.resolve(name)).toString(),
                 "--webui-port", String.valueOf(freePort()));
