@@ -15,12 +15,13 @@ PARAMS, LINEAR = 6.74e9, 6.48e9                         # Llama-2-7B: all weight
 SMOL_PARAMS, SMOL_LINEAR = 134.5e6, 106.2e6             # smollm-135m, what was measured here
 
 # measured here (2-vCPU KVM guest, 1 thread, vector backend; bench/RESULTS.md)
-QUANT_S_SMOL = 4.1        # quantize one packed precision of smollm-135m into the executor cache (int8 1.8, nf4 6.4, rtn 4.0 s)
+QUANT_S_SMOL = 1.5        # quantize one packed precision of smollm-135m into the executor cache: mean of int8 0.9/0.6,
+                          # nf4 3.5/2.1, rtn-w4-g128 1.1/0.7 s (the 1-worker run; 2.2x that with 2 workers on 2 busy vCPUs)
 PACKED_LOAD_S_SMOL = 1.7  # Model.load of a packed smollm-135m (builds the dequantized float copy beside the packed weights)
 HASH_GBPS = 0.25          # QuantCache.contentHash (SHA-256 in Java), 269 MB in 1.06 s
 # driver's same-bucket pass: it quantizes every Linear tensor of the target and of each unlearned model at every
 # packed precision (in memory, single-threaded); measured: seconds for (1 target + 1 unlearned) x 3 packed precisions
-SB_MEASURED_S, SB_QUANTS = 10.3, (1 + 1) * 3
+SB_MEASURED_S, SB_QUANTS = 7.0, (1 + 1) * 3
 FIXED_S = 24.0            # the rest of a job: JVMs, executor registration, scheduling, hashing 2 small models, reports
 
 # 7B on the GPU node
