@@ -93,4 +93,24 @@ public final class Settings {
                 .orElse(System.getenv("REVENANT_CUDA_BATCHED_ATTENTION"));
         return p != null && (p.equals("1") || p.equalsIgnoreCase("true"));
     }
+
+    /**
+     * The CUDA device ordinal this process computes on: {@code -Drevenant.cuda.device}, {@code REVENANT_CUDA_DEVICE},
+     * else 0. A Spark task passes the GPU address it was given instead ({@code CudaRuntime.selectDevice}).
+     */
+    public static int cudaDevice() {
+        String p = Optional.ofNullable(System.getProperty("revenant.cuda.device")).orElse(System.getenv("REVENANT_CUDA_DEVICE"));
+        if (p == null || p.isBlank()) {
+            return 0;
+        }
+        try {
+            int d = Integer.parseInt(p.trim());
+            if (d >= 0) {
+                return d;
+            }
+        } catch (NumberFormatException e) {
+            // falls through to the error below, which names the setting
+        }
+        throw new IllegalArgumentException("revenant.cuda.device / REVENANT_CUDA_DEVICE: expected a device ordinal ≥ 0, found '" + p + "'");
+    }
 }

@@ -75,6 +75,19 @@ public final class Journal {
 
     /** Appends one line and forces it to disk. */
     public void append(Entry e) throws IOException {
+        byte[] line = (line(e) + "\n").getBytes(StandardCharsets.UTF_8);
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.APPEND)) {
+            ByteBuffer buf = ByteBuffer.wrap(line);
+            while (buf.hasRemaining()) {
+                ch.write(buf);
+            }
+            ch.force(true);
+        }
+    }
+
+    /** One entry as the journal's JSON line (no newline); {@link #parseLine} reads it back. */
+    public static String line(Entry e) throws JsonProcessingException {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("model", e.model());
         m.put("precision", e.precision());
@@ -85,15 +98,12 @@ public final class Journal {
         m.put("seconds", e.seconds());
         m.put("identity", e.identity());
         m.put("eval", e.evalKey());
-        byte[] line = (JSON.writeValueAsString(m) + "\n").getBytes(StandardCharsets.UTF_8);
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.APPEND)) {
-            ByteBuffer buf = ByteBuffer.wrap(line);
-            while (buf.hasRemaining()) {
-                ch.write(buf);
-            }
-            ch.force(true);
-        }
+        return JSON.writeValueAsString(m);
+    }
+
+    /** Parses one journal line; fails on anything that is not one. */
+    public static Entry parseLine(String line) throws JsonProcessingException {
+        return parse(JSON.readTree(line));
     }
 
     private static Double num(double v) {

@@ -11,12 +11,23 @@ import java.util.List;
 import java.util.Map;
 
 /** The manifest block of {@code results.json}: what ran, where, on what, and when. */
-final class Manifest {
+public final class Manifest {
     private Manifest() {
     }
 
-    static Map<String, Object> of(SweepPlan plan, String backend, String kernels, Map<String, Map<String, Object>> identities,
+    public static Map<String, Object> of(SweepPlan plan, String backend, String kernels, Map<String, Map<String, Object>> identities,
                                   String started, String ended) {
+        // the GPU the cells ran on (the runtime is up: the backend was created in this process)
+        return of(plan, backend, kernels, identities, started, ended,
+                backend.startsWith("cuda") ? dev.revenant.kernel.cuda.CudaRuntime.get().describe() : null);
+    }
+
+    /**
+     * As above with the GPU description given ({@code gpu} null: none): the Spark driver passes its executors' GPUs,
+     * since the driver itself may have none.
+     */
+    public static Map<String, Object> of(SweepPlan plan, String backend, String kernels, Map<String, Map<String, Object>> identities,
+                                         String started, String ended, String gpu) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("revenant_version", Settings.version());
         m.put("jvm", Runtime.version().toString());
@@ -24,8 +35,8 @@ final class Manifest {
         m.put("cpu", cpuModel());
         m.put("backend", backend);
         m.put("backend_kernels", kernels);
-        if (backend.startsWith("cuda")) { // the GPU the cells ran on (the runtime is up: the backend was created)
-            m.put("gpu", dev.revenant.kernel.cuda.CudaRuntime.get().describe());
+        if (gpu != null) {
+            m.put("gpu", gpu);
         }
         m.put("threads", plan.threads());
         m.put("seed", plan.options().seed());
@@ -66,7 +77,7 @@ final class Manifest {
     }
 
     /** The "model name" line of /proc/cpuinfo, or "unknown" where there is none. */
-    static String cpuModel() {
+    public static String cpuModel() {
         Path info = Path.of("/proc/cpuinfo");
         try {
             if (Files.isReadable(info)) {

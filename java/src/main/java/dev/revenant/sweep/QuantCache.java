@@ -85,6 +85,13 @@ public final class QuantCache {
         Path tmp = cacheRoot.resolve(".tmp-" + ProcessHandle.current().pid() + "-" + dir.getFileName());
         Sweep.deleteTree(tmp);
         writePacked(model, p, tmp);
+        if (Files.isRegularFile(dir.resolve("config.json"))) { // another process (a Spark executor) finished it first
+            Sweep.deleteTree(tmp);
+            if (written != null) {
+                written[0] = false;
+            }
+            return dir;
+        }
         Sweep.deleteTree(dir); // a folder without config.json is incomplete
         try {
             Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);

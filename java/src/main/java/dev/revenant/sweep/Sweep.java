@@ -134,7 +134,7 @@ public final class Sweep {
             backendName = be.name();
             backendKernels = Backends.describe(be);
             listener.log(backendKernels);
-            String evalKey = plan.evalKey() + ";backend=" + be.name();
+            String evalKey = evalKey(plan, be);
             for (ModelSpec m : plan.models()) {
                 Tokenizer tok = null;
                 try {
@@ -177,6 +177,17 @@ public final class Sweep {
         }
         Map<String, Object> manifest = Manifest.of(plan, backendName, backendKernels, manifestIds, started,
                 Instant.now().toString());
+        writeReports(plan, manifest, rows, listener);
+        return new Result(rows, computed, reused);
+    }
+
+    /**
+     * Writes results.json (with {@code manifest}), results.csv, table.md, the charts and report.html for {@code rows}
+     * (plan order) from the cells under {@code plan.out()/cells}; the local sweep and the Spark driver both end here.
+     */
+    public static void writeReports(SweepPlan plan, Map<String, Object> manifest, List<CellRow> rows, Listener listener)
+            throws IOException {
+        Path cells = plan.out().resolve("cells");
         List<String> precisionNames = plan.precisions().stream().map(Precision::name).toList();
         SameBucket.Data buckets = null;
         if (BucketDiagnostics.enabled) {
@@ -195,7 +206,6 @@ public final class Sweep {
                 plan.models().stream().map(ModelSpec::name).toList(), precisionNames);
         Reports.write(plan.out(), manifest, precisionNames, rows, buckets, reemergence, divergence);
         HtmlReport.write(plan.out(), manifest, precisionNames, rows, new HtmlReport.Extras(buckets, reemergence, divergence));
-        return new Result(rows, computed, reused);
     }
 
     private static Journal.Entry runCell(ModelSpec m, Precision p, Path loadDir, Precision loadAs, Backend be, Tokenizer tok, MuseData data, SweepPlan plan,
@@ -203,6 +213,26 @@ public final class Sweep {
             throws IOException {
         long t0 = System.nanoTime();
         Path tmp = dir.resolveSibling(p.name() + ".tmp-" + ProcessHandle.current().pid());
+        EvalRun.Summary s = evaluateCell(m, p, loadDir, loadAs, be, tok, data, plan, tmp, listener);
+        // a folder left by a crash between rename and journal append is not journaled: replace it
+        deleteTree(dir);
+        try {
+            Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(tmp, dir);
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        return new Journal.Entry(m.name(), p.name(), evalKey, identity, s, seconds);
+    }
+
+    /**
+     * Evaluates one cell (model {@code m} at {@code p}, weights from {@code loadDir} cast to {@code loadAs}, or as
+     * stored when null) into the folder {@code tmp}, deleted first. Moving {@code tmp} into place is the caller's:
+     * the local sweep replaces, the Spark runner ({@code dev.revenant.spark}) lets the first finished attempt win.
+     */
+    public static EvalRun.Summary evaluateCell(ModelSpec m, Precision p, Path loadDir, Precision loadAs, Backend be,
+                                               Tokenizer tok, MuseData data, SweepPlan plan, Path tmp, Listener listener)
+            throws IOException {
         deleteTree(tmp);
         listener.cellStarted(m.name(), p.name(), MuseEvaluator.itemCount(data, plan.options()));
         EvalRun.Summary s;
@@ -221,15 +251,12 @@ public final class Sweep {
                         (System.nanoTime() - d0) / 1e9)).toString());
             }
         }
-        // a folder left by a crash between rename and journal append is not journaled: replace it
-        deleteTree(dir);
-        try {
-            Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(tmp, dir);
-        }
-        double seconds = (System.nanoTime() - t0) / 1e9;
-        return new Journal.Entry(m.name(), p.name(), evalKey, identity, s, seconds);
+        return s;
+    }
+
+    /** The journal's evaluation key of a cell computed on {@code be}: the plan's settings plus the backend. */
+    public static String evalKey(SweepPlan plan, Backend be) {
+        return plan.evalKey() + ";backend=" + be.name();
     }
 
     private static void prepareOut(Path out) {
@@ -256,7 +283,8 @@ public final class Sweep {
         }
     }
 
-    static void deleteTree(Path p) throws IOException {
+    /** Deletes {@code p} and everything under it; nothing when it does not exist. */
+    public static void deleteTree(Path p) throws IOException {
         if (!Files.exists(p)) {
             return;
         }

@@ -28,8 +28,8 @@ import jcuda.driver.CUmodule;
 import jcuda.driver.JCudaDriver;
 
 /**
- * The CUDA device this process computes on: JCuda's driver API initialised once (device 0, its primary
- * context), the kernel modules loaded from the jar ({@code /cuda/revenant_<family>.fatbin}, built from
+ * The CUDA device this process computes on: JCuda's driver API initialised once (device {@link #selectDevice}, by
+ * default {@code Settings.cudaDevice()}, and its primary context), the kernel modules loaded from the jar ({@code /cuda/revenant_<family>.fatbin}, built from
  * {@code cuda-kernels/}), functions looked up by name. Every driver call is checked: JCuda throws a
  * {@code CudaException} naming the error, which the callers wrap with what they were doing.
  *
@@ -43,7 +43,9 @@ public final class CudaRuntime {
 
     private static CudaRuntime instance;
     private static String unavailable;
+    private static Integer selected;
 
+    private final int ordinal;
     private final CUdevice device;
     private final CUcontext context;
     private final String name;
@@ -61,8 +63,13 @@ public final class CudaRuntime {
         if (count[0] == 0) {
             throw new IllegalStateException("cuda: the driver reports no CUDA device");
         }
+        ordinal = selected != null ? selected : Settings.cudaDevice();
+        if (ordinal >= count[0]) {
+            throw new IllegalStateException("cuda: device " + ordinal + " requested, the driver reports " + count[0]
+                    + " device(s) (0.." + (count[0] - 1) + ")");
+        }
         device = new CUdevice();
-        cuDeviceGet(device, 0);
+        cuDeviceGet(device, ordinal);
         context = new CUcontext();
         cuDevicePrimaryCtxRetain(context, device);
         cuCtxSetCurrent(context);
@@ -79,6 +86,27 @@ public final class CudaRuntime {
         for (String f : FAMILIES) {
             modules.put(f, load(f));
         }
+    }
+
+    /**
+     * Makes {@link #get()} use device {@code ordinal} (a Spark task's GPU address). One device per process: once the
+     * runtime is up on another device this fails, since a JVM holds one CUDA context (run one GPU task per executor).
+     */
+    public static synchronized void selectDevice(int ordinal) {
+        if (ordinal < 0) {
+            throw new IllegalArgumentException("cuda: device ordinal must be ≥ 0, found " + ordinal);
+        }
+        if (instance != null && instance.ordinal != ordinal) {
+            throw new IllegalStateException("cuda: this process already computes on device " + instance.ordinal
+                    + ", cannot switch to device " + ordinal + "; give each executor one GPU "
+                    + "(spark.executor.resource.gpu.amount=1, spark.task.resource.gpu.amount=1)");
+        }
+        selected = ordinal;
+    }
+
+    /** The device ordinal {@link #get()} uses (or used). */
+    public static synchronized int selectedDevice() {
+        return instance != null ? instance.ordinal : selected != null ? selected : Settings.cudaDevice();
     }
 
     /** The process-wide runtime, initialised on first use. */
@@ -205,6 +233,6 @@ public final class CudaRuntime {
     /** e.g. {@code NVIDIA H200 (sm_90, 132 SMs, 140 GiB)}. */
     public String describe() {
         long[] m = memory();
-        return name + " (sm_" + major + minor + ", " + sms + " SMs, " + (m[1] >> 30) + " GiB)";
+        return name + " (device " + ordinal + ", sm_" + major + minor + ", " + sms + " SMs, " + (m[1] >> 30) + " GiB)";
     }
 }
