@@ -58,15 +58,20 @@ static inline float hsum4(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
 enum { GR = 4, GC = 6, GMG = 32, GKB = 2048, GNB = GKB / RV_BLOCK };
 
 /* One pass of group a over nbk 64-blocks: x rows r < R (x already at column kb0 + 16a, rows k
- * apart), packed weights wp = Wp[a] (step m, column c at (m * GC + c) * 16), acc[(r * GC + c) * 64]. */
+ * apart), packed weights wp = Wp[a] (step m, column c at (m * GC + c) * 16), partial sums at
+ * acc[(r * GC + c) * 64] (started from zero in the first k-block, else carried). Each step also
+ * prefetches one 64-byte line at pf + 64m into L2: the next tile's weight rows, so their first
+ * read (from DRAM) overlaps this tile's FMAs. */
 static inline __attribute__((always_inline)) void gpass(const float *wp, const float *x, int64_t k, int64_t nbk,
-                                                        float *acc, const int R, const int C) {
+                                                        float *acc, const char *pf, const int first, const int R,
+                                                        const int C) {
     __m512 s[GR][GC];
     for (int r = 0; r < R; r++)
         for (int c = 0; c < C; c++)
-            s[r][c] = _mm512_load_ps(acc + (r * GC + c) * RV_BLOCK);
-    for (int64_t m = 0; m < nbk; m++, wp += GC * 16, x += RV_BLOCK) {
+            s[r][c] = first ? _mm512_setzero_ps() : _mm512_load_ps(acc + (r * GC + c) * RV_BLOCK);
+    for (int64_t m = 0; m < nbk; m++, wp += GC * 16, x += RV_BLOCK, pf += 64) {
         __m512 wv[GC];
+        _mm_prefetch(pf, _MM_HINT_T1);
         for (int c = 0; c < C; c++) {
             wv[c] = _mm512_load_ps(wp + 16 * c);
             __asm__("" : "+v"(wv[c])); /* keep it in a register: gcc would re-load it in every FMA */
@@ -81,32 +86,42 @@ static inline __attribute__((always_inline)) void gpass(const float *wp, const f
         for (int c = 0; c < C; c++) _mm512_store_ps(acc + (r * GC + c) * RV_BLOCK, s[r][c]);
 }
 
-/* gpass with R and C as constants (one unrolled body per tile shape, edges included). */
-static void gpass_rc(const float *wp, const float *x, int64_t k, int64_t nbk, float *acc, int R, int C) {
-#define GP_C(R_)                                                                                                 \
+/* gpass with first, R and C as constants (one unrolled body per tile shape, edges included). */
+static void gpass_rc(const float *wp, const float *x, int64_t k, int64_t nbk, float *acc, const char *pf, int first,
+                     int R, int C) {
+#define GP(F_, R_, C_) gpass(wp, x, k, nbk, acc, pf, F_, R_, C_)
+#define GP_C(F_, R_)                                                                                             \
     switch (C) {                                                                                                 \
-    case 6: gpass(wp, x, k, nbk, acc, R_, 6 < GC ? 6 : GC); break;                                           \
-    case 5: gpass(wp, x, k, nbk, acc, R_, 5 < GC ? 5 : GC); break;                                                      \
-    case 4: gpass(wp, x, k, nbk, acc, R_, 4 < GC ? 4 : GC); break;                                                      \
-    case 3: gpass(wp, x, k, nbk, acc, R_, 3); break;                                                      \
-    case 2: gpass(wp, x, k, nbk, acc, R_, 2); break;                                                      \
-    default: gpass(wp, x, k, nbk, acc, R_, 1); break;                                                     \
+    case 6: GP(F_, R_, 6); break;                                                                                \
+    case 5: GP(F_, R_, 5); break;                                                                                \
+    case 4: GP(F_, R_, 4); break;                                                                                \
+    case 3: GP(F_, R_, 3); break;                                                                                \
+    case 2: GP(F_, R_, 2); break;                                                                                \
+    default: GP(F_, R_, 1); break;                                                                               \
     }
-    switch (R) {
-    case 4: GP_C(4 < GR ? 4 : GR) break;
-    case 3: GP_C(3 < GR ? 3 : GR) break;
-    case 2: GP_C(2) break;
-    default: GP_C(1) break;
+#define GP_RC(F_)                                                                                                \
+    switch (R) {                                                                                                 \
+    case 4: GP_C(F_, 4) break;                                                                                   \
+    case 3: GP_C(F_, 3) break;                                                                                   \
+    case 2: GP_C(F_, 2) break;                                                                                   \
+    default: GP_C(F_, 1) break;                                                                                  \
     }
+    if (first) {
+        GP_RC(1)
+    } else {
+        GP_RC(0)
+    }
+#undef GP_RC
 #undef GP_C
+#undef GP
 }
 
 /* Wp[a][m][c][0..15] = w[c, kb0 + 64m + 16a + 0..15] as fp32, for c < C, m < nbk. */
 #define DEFINE_PACK(SFX, WT, LDW)                                                                            \
     static void pack_##SFX(const WT *w, int64_t k, int64_t kb0, int64_t nbk, int C, float *wp) {              \
-        for (int a = 0; a < 4; a++)                                                                          \
+        for (int c = 0; c < C; c++) /* each weight row read in order: the prefetchers stream it */          \
             for (int64_t m = 0; m < nbk; m++)                                                                \
-                for (int c = 0; c < C; c++)                                                                  \
+                for (int a = 0; a < 4; a++)                                                                  \
                     _mm512_store_ps(wp + ((a * nbk + m) * GC + c) * 16, LDW(w + c * k + kb0 + 64 * m + 16 * a)); \
     }
 
@@ -116,19 +131,31 @@ static void gpass_rc(const float *wp, const float *x, int64_t k, int64_t nbk, fl
         float wp[4 * GNB * GC * 16] __attribute__((aligned(64)));                                           \
         float acc[GMG * GC * RV_BLOCK] __attribute__((aligned(64)));                                        \
         int64_t nb = k / RV_BLOCK, k64 = nb * RV_BLOCK;                                                      \
-        for (int64_t rg = 0; rg < rows; rg += GMG) {                                                         \
-            int mg = (int) (rows - rg < GMG ? rows - rg : GMG);                                              \
-            for (int64_t j = n0; j < n1; j += GC) {                                                          \
-                int C = (int) (n1 - j < GC ? n1 - j : GC);                                                   \
-                memset(acc, 0, sizeof(float) * (size_t) mg * GC * RV_BLOCK); /* p = 0 before block 0 */       \
-                for (int64_t b0 = 0; b0 < nb; b0 += GNB) {                                                   \
-                    int64_t nbk = nb - b0 < GNB ? nb - b0 : GNB;                                             \
-                    pack_##SFX(w + j * k, k, b0 * RV_BLOCK, nbk, C, wp);                                     \
-                    for (int a = 0; a < 4; a++)                                                              \
-                        for (int r = 0; r < mg; r += GR)                                                     \
+        /* One k-block (k < 4160): Wp packed once per tile for every row group; else per row group and  \
+         * k-block (the partial sums of a group carried in acc from block to block). */                  \
+        int one = nb <= GNB;                                                                             \
+        for (int64_t j = n0; j < n1; j += GC) {                                                          \
+            int C = (int) (n1 - j < GC ? n1 - j : GC);                                                   \
+            int64_t jn = j + GC, cn = n1 - jn < GC ? n1 - jn : GC, q = 0; /* the next tile, to prefetch */ \
+            if (one && nb > 0) pack_##SFX(w + j * k, k, 0, nb, C, wp);                                   \
+            for (int64_t rg = 0; rg < rows; rg += GMG) {                                                 \
+                int mg = (int) (rows - rg < GMG ? rows - rg : GMG);                                      \
+                for (int64_t b0 = 0; b0 < nb; b0 += GNB) {                                               \
+                    int64_t nbk = nb - b0 < GNB ? nb - b0 : GNB;                                         \
+                    if (!one) pack_##SFX(w + j * k, k, b0 * RV_BLOCK, nbk, C, wp);                       \
+                    for (int a = 0; a < 4; a++)                                                          \
+                        for (int r = 0; r < mg; r += GR, q++) {                                          \
+                            /* pass q prefetches nbk lines: segment q % S of next-tile row q / S, where a */ \
+                            /* row's k-block is S = sizeof(WT) segments of nbk lines (one 64-block each) */   \
+                            const int64_t S = (int64_t) sizeof(WT), qq = q;                                  \
+                            const char *pf = qq < cn * S ? (const char *) (w + (jn + qq / S) * k + b0 * RV_BLOCK) \
+                                                               + (qq % S) * nbk * 64                         \
+                                                         : (const char *) wp;                                \
                             gpass_rc(wp + a * nbk * GC * 16, x + (rg + r) * k + b0 * RV_BLOCK + 16 * a, k, nbk, \
-                                     acc + r * GC * RV_BLOCK + 16 * a, mg - r < GR ? mg - r : GR, C); \
-                }                                                                                            \
+                                     acc + r * GC * RV_BLOCK + 16 * a, pf, b0 == 0, mg - r < GR ? mg - r : GR, C); \
+                        }                                                                                \
+                    if (!one) q = 0;                                                                     \
+                }                                                                                        \
                 for (int r = 0; r < mg; r++) {                                                               \
                     const float *xr = x + (rg + r) * k;                                                      \
                     for (int c = 0; c < C; c++) {                                                            \
