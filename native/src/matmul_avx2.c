@@ -108,12 +108,18 @@ static void gpass_rc(const float *wp, const float *x, int64_t k, int64_t nbk, fl
         float acc[GMG * GC * RV_BLOCK] __attribute__((aligned(64)));                                        \
         int64_t nb = k / RV_BLOCK, k64 = nb * RV_BLOCK;                                                      \
         int one = nb <= GNB; /* one k-block: pack each tile once for every row group */                     \
+        /* Row super-groups of about 512 KiB of x (whole GMG groups): their x stays in L2 with the */        \
+        /* caller's chunk of weight rows while every tile of the chunk runs over them. */                      \
+        int64_t sgr = (int64_t) (512 << 10) / (k > 0 ? k * 4 : 1) / GMG * GMG;                              \
+        sgr = sgr < GMG ? GMG : sgr;                                                                         \
+        for (int64_t sg = 0; sg < rows; sg += sgr) {                                                         \
+        int64_t sg1 = rows - sg < sgr ? rows : sg + sgr;                                                     \
         for (int64_t j = n0; j < n1; j += GC) {                                                              \
             int C = (int) (n1 - j < GC ? n1 - j : GC);                                                       \
             int64_t jn = j + GC, cn = n1 - jn < GC ? n1 - jn : GC, q = 0; /* the next tile, to prefetch */   \
             if (one && nb > 0) pack_##SFX(w + j * k, k, 0, nb, C, wp);                                       \
-            for (int64_t rg = 0; rg < rows; rg += GMG) {                                                     \
-                int mg = (int) (rows - rg < GMG ? rows - rg : GMG);                                          \
+            for (int64_t rg = sg; rg < sg1; rg += GMG) {                                                     \
+                int mg = (int) (sg1 - rg < GMG ? sg1 - rg : GMG);                                            \
                 for (int64_t b0 = 0; b0 < nb; b0 += GNB) {                                                   \
                     int64_t nbk = nb - b0 < GNB ? nb - b0 : GNB;                                             \
                     if (!one) pack_##SFX(w + j * k, k, b0 * RV_BLOCK, nbk, C, wp);                           \
@@ -143,6 +149,7 @@ static void gpass_rc(const float *wp, const float *x, int64_t k, int64_t nbk, fl
                     }                                                                                        \
                 }                                                                                            \
             }                                                                                                \
+        }                                                                                                    \
         }                                                                                                    \
     }
 

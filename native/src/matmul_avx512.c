@@ -134,12 +134,18 @@ static void gpass_rc(const float *wp, const float *x, int64_t k, int64_t nbk, fl
         /* One k-block (k < 4160): Wp packed once per tile for every row group; else per row group and  \
          * k-block (the partial sums of a group carried in acc from block to block). */                  \
         int one = nb <= GNB;                                                                             \
+        /* Row super-groups of about 512 KiB of x (whole GMG groups): their x stays in L2 with the */        \
+        /* caller's chunk of weight rows while every tile of the chunk runs over them. */                      \
+        int64_t sgr = (int64_t) (512 << 10) / (k > 0 ? k * 4 : 1) / GMG * GMG;                              \
+        sgr = sgr < GMG ? GMG : sgr;                                                                         \
+        for (int64_t sg = 0; sg < rows; sg += sgr) {                                                         \
+        int64_t sg1 = rows - sg < sgr ? rows : sg + sgr;                                                     \
         for (int64_t j = n0; j < n1; j += GC) {                                                          \
             int C = (int) (n1 - j < GC ? n1 - j : GC);                                                   \
             int64_t jn = j + GC, cn = n1 - jn < GC ? n1 - jn : GC, q = 0; /* the next tile, to prefetch */ \
             if (one && nb > 0) pack_##SFX(w + j * k, k, 0, nb, C, wp);                                   \
-            for (int64_t rg = 0; rg < rows; rg += GMG) {                                                 \
-                int mg = (int) (rows - rg < GMG ? rows - rg : GMG);                                      \
+            for (int64_t rg = sg; rg < sg1; rg += GMG) {                                                 \
+                int mg = (int) (sg1 - rg < GMG ? sg1 - rg : GMG);                                        \
                 for (int64_t b0 = 0; b0 < nb; b0 += GNB) {                                               \
                     int64_t nbk = nb - b0 < GNB ? nb - b0 : GNB;                                         \
                     if (!one) pack_##SFX(w + j * k, k, b0 * RV_BLOCK, nbk, C, wp);                       \
@@ -169,6 +175,7 @@ static void gpass_rc(const float *wp, const float *x, int64_t k, int64_t nbk, fl
                     }                                                                                        \
                 }                                                                                            \
             }                                                                                                \
+        }                                                                                                    \
         }                                                                                                    \
     }
 
