@@ -41,10 +41,12 @@ static inline float hsum4(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
  * FMAs); here one pass handles one group a for a GR x GC tile of outputs, one zmm each (24
  * accumulators, GR + GC = 10 loads per 24 FMAs), and four passes cover p[0..63]:
  *
- *   for each group of GMG x rows, for each GC weight rows j (Wp: their GKB-column slice, packed),
- *     for each k-block of GKB columns (in increasing order), pack Wp, then
- *       for a in 0..3, for each GR x rows: acc[r][c][16a..] (+)= pass over the k-block's 64-blocks
- *     fold acc[r][c][0..63] (hsum4, step 2), scalar tail (step 3), bias (step 4)
+ *   for each super-group of x rows (about 512 KiB of x: it stays in L2 with the chunk's weights),
+ *     for each GC weight rows j (the next tile's rows prefetched into L2 meanwhile),
+ *       for each group of GMG x rows, for each k-block of GKB columns (in increasing order):
+ *         pack Wp (once per tile when k has a single k-block), then
+ *         for a in 0..3, for each GR x rows: acc[r][c][16a..] (+)= pass over the k-block's 64-blocks
+ *       fold acc[r][c][0..63] (hsum4, step 2), scalar tail (step 3), bias (step 4)
  *
  * Every lane's chain still runs over m in increasing order (k-blocks in order, the partial sums
  * carried in acc between them), so each output has exactly the bits of the generic kernel.
@@ -131,7 +133,7 @@ static void gpass_rc(const float *wp, const float *x, int64_t k, int64_t nbk, fl
         float wp[4 * GNB * GC * 16] __attribute__((aligned(64)));                                           \
         float acc[GMG * GC * RV_BLOCK] __attribute__((aligned(64)));                                        \
         int64_t nb = k / RV_BLOCK, k64 = nb * RV_BLOCK;                                                      \
-        /* One k-block (k < 4160): Wp packed once per tile for every row group; else per row group and  \
+        /* One k-block (k < 2112): Wp packed once per tile for every row group; else per row group and  \
          * k-block (the partial sums of a group carried in acc from block to block). */                  \
         int one = nb <= GNB;                                                                             \
         /* Row super-groups of about 512 KiB of x (whole GMG groups): their x stays in L2 with the */        \
@@ -153,9 +155,9 @@ static void gpass_rc(const float *wp, const float *x, int64_t k, int64_t nbk, fl
                         for (int r = 0; r < mg; r += GR, q++) {                                          \
                             /* pass q prefetches nbk lines: segment q % S of next-tile row q / S, where a */ \
                             /* row's k-block is S = sizeof(WT) segments of nbk lines (one 64-block each) */   \
-                            const int64_t S = (int64_t) sizeof(WT), qq = q;                                  \
-                            const char *pf = qq < cn * S ? (const char *) (w + (jn + qq / S) * k + b0 * RV_BLOCK) \
-                                                               + (qq % S) * nbk * 64                         \
+                            const int64_t S = (int64_t) sizeof(WT);                                          \
+                            const char *pf = q < cn * S ? (const char *) (w + (jn + q / S) * k + b0 * RV_BLOCK)  \
+                                                               + (q % S) * nbk * 64                         \
                                                          : (const char *) wp;                                \
                             gpass_rc(wp + a * nbk * GC * 16, x + (rg + r) * k + b0 * RV_BLOCK + 16 * a, k, nbk, \
                                      acc + r * GC * RV_BLOCK + 16 * a, pf, b0 == 0, mg - r < GR ? mg - r : GR, C); \
