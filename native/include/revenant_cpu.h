@@ -8,7 +8,9 @@
  *   out[r*n + j] = sum_k x[r*k + i] * w[j*k + i]  (+ bias[j])   for r in [0, rows), j in [n0, n1)
  * w is [n, k] row-major (F32 or BF16, little-endian, no alignment required), x is [rows, k]
  * fp32, out is [rows, n] fp32; bias is [n] fp32 or NULL. Only columns [n0, n1) are written, so
- * callers split n across threads.
+ * callers split n across threads. With rows >= 2 the AVX-512 kernels use about 96 KiB of stack for
+ * packed weights and partial sums (AVX2, BF16 only: 48 KiB; no heap); callers split n in multiples
+ * of 6 columns for the AVX-512 batched tile (any split is correct, whole tiles are faster).
  *
  * Fixed reduction order, the same for every ISA, rows value and [n0, n1) split (so the
  * generic, AVX2 and AVX-512 kernels give bit-identical results):

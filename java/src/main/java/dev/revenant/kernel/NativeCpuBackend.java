@@ -95,7 +95,7 @@ public final class NativeCpuBackend implements Backend {
         if (rows <= 0 || n == 0) {
             return;
         }
-        long chunk = chunkColumns(Math.max(1, k * t.byteSize()), n);
+        long chunk = chunkColumns(Math.max(1, k * t.byteSize()), n, rows > 1 ? 6 : 4);
         boolean cBias = bias != null && bias.dtype() == DType.F32 && bias.data().address() % 4 == 0;
         lock.lock();
         try {
@@ -142,7 +142,7 @@ public final class NativeCpuBackend implements Backend {
             return;
         }
         long rowBytes = Math.max(1, k / 32 * g.type().blockBytes());
-        long chunk = chunkColumns(rowBytes, n);
+        long chunk = chunkColumns(rowBytes, n, 4);
         boolean cBias = bias != null && bias.dtype() == DType.F32 && bias.data().address() % 4 == 0;
         lock.lock();
         try {
@@ -161,7 +161,7 @@ public final class NativeCpuBackend implements Backend {
         if (rows <= 0 || n == 0) {
             return;
         }
-        long chunk = chunkColumns(Math.max(1, k), n);
+        long chunk = chunkColumns(Math.max(1, k), n, 4);
         boolean cBias = bias != null && bias.dtype() == DType.F32 && bias.data().address() % 4 == 0;
         lock.lock();
         try {
@@ -192,7 +192,7 @@ public final class NativeCpuBackend implements Backend {
         if (rows <= 0 || n == 0) {
             return;
         }
-        long chunk = chunkColumns(Math.max(1, k / 2), n);
+        long chunk = chunkColumns(Math.max(1, k / 2), n, 4);
         boolean cBias = bias != null && bias.dtype() == DType.F32 && bias.data().address() % 4 == 0;
         lock.lock();
         try {
@@ -215,7 +215,7 @@ public final class NativeCpuBackend implements Backend {
             return;
         }
         dev.revenant.quant.Int8Bnb.Int8Rows a = dev.revenant.quant.Int8Bnb.prepareRows(x, rows, (int) k);
-        long chunk = chunkColumns(Math.max(1, k), n);
+        long chunk = chunkColumns(Math.max(1, k), n, 4);
         lock.lock();
         try {
             job.set(MemorySegment.ofArray(q.cb()), Kind.INT8, MemorySegment.NULL, bias, a.xh(), rows, out, n, k, chunk);
@@ -228,11 +228,14 @@ public final class NativeCpuBackend implements Backend {
         }
     }
 
-    /** Columns per chunk: about {@link #CHUNK_BYTES} of weights, ≥ 4 chunks per worker, whole groups of 4. */
-    private long chunkColumns(long rowBytes, long n) {
+    /**
+     * Columns per chunk: about {@link #CHUNK_BYTES} of weights, ≥ 4 chunks per worker, whole groups of {@code tile}
+     * columns when there are that many (4: the AVX-512 decode tile; 6: its batched tile, rows ≥ 2, in rv_matmul_f32/bf16).
+     */
+    private long chunkColumns(long rowBytes, long n, int tile) {
         long chunk = Math.clamp(CHUNK_BYTES / rowBytes, 1, 1024);
         chunk = Math.min(chunk, Math.max(1, (n + 4L * threads - 1) / (4L * threads))); // ≥ 4 chunks per worker
-        return chunk >= 4 ? chunk & ~3L : chunk; // whole groups of 4 columns for the AVX-512 decode tile
+        return chunk >= tile ? chunk - chunk % tile : chunk;
     }
 
     /** Runs the job set under the lock, on the pool when it is worth waking the workers. */
