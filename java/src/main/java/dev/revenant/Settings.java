@@ -23,6 +23,21 @@ public final class Settings {
         return Path.of(p).toAbsolutePath().normalize();
     }
 
+    /**
+     * The bundled demo folder ({@code models/demo}) if set: {@code -Drevenant.demo} or {@code REVENANT_DEMO}; else
+     * null, and {@code revenant demo} looks beside the repository ({@link #home()}, then the jar's location).
+     */
+    public static Path demoDir() {
+        String p = Optional.ofNullable(System.getProperty("revenant.demo")).orElse(System.getenv("REVENANT_DEMO"));
+        return p == null || p.isBlank() ? null : Path.of(p).toAbsolutePath().normalize();
+    }
+
+    /** The repository root the launcher runs from ({@code -Drevenant.home}, set by {@code ./revenant}); else null. */
+    public static Path home() {
+        String p = System.getProperty("revenant.home");
+        return p == null || p.isBlank() ? null : Path.of(p).toAbsolutePath().normalize();
+    }
+
     /** True when running under CI ({@code CI=true}): missing fixtures are then a failure, not a skip. */
     public static boolean inCi() {
         return "true".equalsIgnoreCase(System.getenv("CI"));
