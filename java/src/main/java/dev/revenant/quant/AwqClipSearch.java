@@ -108,7 +108,7 @@ public final class AwqClipSearch {
                 }
                 AwqQuantizer.params(cur, 0, g, maxq, sc, zc, 0);
                 for (int c = 0; c < g; c++) {
-                    float deq = (AwqQuantizer.code(cur[c], sc[0], zc[0], maxq) - zc[0]) * sc[0];
+                    float deq = (MinMaxGrid.code(cur[c], sc[0], zc[0], maxq) - zc[0]) * sc[0];
                     dt[c][s * nr + rr] = deq - w[o + c];
                 }
             }

@@ -107,7 +107,7 @@ public final class AwqQuantizer {
                 float s = scale[k * rows + r];
                 float z = zero[k * rows + r];
                 for (int i = o; i < o + g; i++) {
-                    codes[i] = (byte) (int) code(w[i], s, z, maxq);
+                    codes[i] = (byte) (int) MinMaxGrid.code(w[i], s, z, maxq);
                 }
             }
         }
@@ -133,7 +133,7 @@ public final class AwqQuantizer {
                 float s = sz[0];
                 float z = zz[0];
                 for (int i = o; i < o + g; i++) {
-                    w[i] = (code(w[i], s, z, maxq) - z) * s;
+                    w[i] = (MinMaxGrid.code(w[i], s, z, maxq) - z) * s;
                 }
             }
         }
@@ -167,11 +167,6 @@ public final class AwqQuantizer {
         float z = -(float) Math.rint(mn / s);
         scale[at] = s;
         zero[at] = Math.min(Math.max(z, 0f), (float) maxq); // max(-0.0, 0) = +0.0
-    }
-
-    static float code(float w, float scale, float zero, int maxq) {
-        float q = (float) Math.rint(w / scale) + zero;
-        return Math.min(Math.max(q, 0f), (float) maxq);
     }
 
     /**

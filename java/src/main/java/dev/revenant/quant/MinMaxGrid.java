@@ -2,8 +2,8 @@ package dev.revenant.quant;
 
 /**
  * The GPTQ authors' min-max {@code Quantizer} (IST-DASLab/gptq {@code quant.py}, {@code perchannel=True,
- * mse=False}) for one row and one group, in fp32 exactly as torch computes it; the same arithmetic as
- * {@link RtnQuantizer}, factored out for {@link GptqQuantizer}, which needs it per row at group starts:
+ * mse=False}) for one row and one group, in fp32 exactly as torch computes it: {@link RtnQuantizer} applies it
+ * once per group, {@link GptqQuantizer} per row at group starts; {@link AwqQuantizer} shares its {@link #code}:
  * <pre>
  *   xmin = min(min(w), 0), xmax = max(max(w), 0)
  *   sym:  xmax = max(|xmin|, xmax); if xmin &lt; 0: xmin = -xmax

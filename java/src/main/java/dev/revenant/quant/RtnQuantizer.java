@@ -67,7 +67,7 @@ public record RtnQuantizer(int bits, int groupSize, boolean sym) {
         int cols = d[1];
         int g = groupSize < 0 ? Math.max(cols, 1) : groupSize;
         int groups = cols == 0 ? 0 : (cols + g - 1) / g;
-        float maxq = maxq();
+        int maxq = maxq();
         byte[] codes = new byte[rows * cols];
         float[] scale = new float[groups * rows];
         float[] zero = new float[groups * rows];
@@ -77,32 +77,11 @@ public record RtnQuantizer(int bits, int groupSize, boolean sym) {
             for (int k = 0; k < groups; k++) {
                 int c0 = k * g;
                 int c1 = Math.min(cols, c0 + g);
-                float mn = row[c0];
-                float mx = row[c0];
-                for (int c = c0 + 1; c < c1; c++) {
-                    mn = Math.min(mn, row[c]);
-                    mx = Math.max(mx, row[c]);
-                }
-                float xmin = Math.min(mn, 0f);
-                float xmax = Math.max(mx, 0f);
-                if (sym) {
-                    xmax = Math.max(Math.abs(xmin), xmax);
-                    if (xmin < 0) {
-                        xmin = -xmax;
-                    }
-                }
-                if (xmin == 0f && xmax == 0f) {
-                    xmin = -1f;
-                    xmax = 1f;
-                }
-                float s = (xmax - xmin) / maxq;
-                float z = sym ? (maxq + 1f) / 2f : (float) Math.rint(-xmin / s);
-                scale[k * rows + r] = s;
-                zero[k * rows + r] = z;
+                MinMaxGrid.find(row, c0, c1, maxq, sym, scale, zero, k * rows + r);
+                float s = scale[k * rows + r];
+                float z = zero[k * rows + r];
                 for (int c = c0; c < c1; c++) {
-                    float q = (float) Math.rint(row[c] / s) + z;
-                    q = Math.min(Math.max(q, 0f), maxq);
-                    codes[r * cols + c] = (byte) (int) q;
+                    codes[r * cols + c] = (byte) (int) MinMaxGrid.code(row[c], s, z, maxq);
                 }
             }
         }
