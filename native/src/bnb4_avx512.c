@@ -9,17 +9,9 @@
 #include <immintrin.h>
 
 #include "common.h"
+#include "fold_avx512.h"
 
 #define C1 8
-
-static inline float hsum(__m512 q) {
-    __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(q), 1));
-    __m256 h8 = _mm256_add_ps(_mm512_castps512_ps256(q), hi);
-    __m128 h4 = _mm_add_ps(_mm256_castps256_ps128(h8), _mm256_extractf128_ps(h8, 1));
-    __m128 h2 = _mm_add_ps(h4, _mm_movehl_ps(h4, h4));
-    __m128 h1 = _mm_add_ss(h2, _mm_shuffle_ps(h2, h2, 1));
-    return _mm_cvtss_f32(h1);
-}
 
 /* Weights of flat elements e .. e + 15. fast: e is even and e .. e + 15 share absmax[e / 64]. */
 static inline __attribute__((always_inline)) __m512 dec16(const uint8_t *packed, const float *absmax,
@@ -70,7 +62,7 @@ static inline __attribute__((always_inline)) void tile(const uint8_t *packed, co
         for (int c = 0; c < C; c++) {
             __m512 q = _mm512_add_ps(_mm512_add_ps(acc[r][c][0], acc[r][c][1]),
                                      _mm512_add_ps(acc[r][c][2], acc[r][c][3]));
-            float s = hsum(q);
+            float s = rv_fold_zmm(q);
             const float *xr = x + (r0 + r) * k;
             for (int64_t t = k16; t < k; t++) {
                 float prod = xr[t] * rv_bnb4_w(packed, absmax, table, (j0 + c) * k + t);

@@ -8,13 +8,10 @@
 #include <immintrin.h>
 
 #include "common.h"
+#include "fold_avx2.h"
 
 static inline float hsum4x8(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
-    __m256 h8 = _mm256_add_ps(_mm256_add_ps(a0, a2), _mm256_add_ps(a1, a3)); /* q[0..7] + q[8..15] */
-    __m128 h4 = _mm_add_ps(_mm256_castps256_ps128(h8), _mm256_extractf128_ps(h8, 1));
-    __m128 h2 = _mm_add_ps(h4, _mm_movehl_ps(h4, h4));
-    __m128 h1 = _mm_add_ss(h2, _mm_shuffle_ps(h2, h2, 1));
-    return _mm_cvtss_f32(h1);
+    return rv_fold_ymm(_mm256_add_ps(_mm256_add_ps(a0, a2), _mm256_add_ps(a1, a3))); /* q[0..7] + q[8..15] */
 }
 
 static inline __attribute__((always_inline)) void dec_q8_0(const uint8_t *b, __m256 *w) {

@@ -13,6 +13,7 @@
 #include <immintrin.h>
 
 #include "common.h"
+#include "fold_avx512.h"
 
 /* Decode tile width and software prefetch distance in bytes along each weight row: measured at
  * 4096 x 4096, batch 1, 2 threads, weights from DRAM, on the 2-core Sapphire Rapids VM (q8_0 /
@@ -24,13 +25,7 @@
 
 /* q[0..15] = p[0..15] + p[16..31], then step 2 of the order as in matmul_avx512.c. */
 static inline float hsum2(__m512 a0, __m512 a1) {
-    __m512 q = _mm512_add_ps(a0, a1);
-    __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(q), 1));
-    __m256 h8 = _mm256_add_ps(_mm512_castps512_ps256(q), hi);
-    __m128 h4 = _mm_add_ps(_mm256_castps256_ps128(h8), _mm256_extractf128_ps(h8, 1));
-    __m128 h2 = _mm_add_ps(h4, _mm_movehl_ps(h4, h4));
-    __m128 h1 = _mm_add_ss(h2, _mm_shuffle_ps(h2, h2, 1));
-    return _mm_cvtss_f32(h1);
+    return rv_fold_zmm(_mm512_add_ps(a0, a1));
 }
 
 /* The block scale at b (fp16, LE) widened exactly and broadcast: vcvtph2ps zmm is AVX-512F itself,

@@ -8,6 +8,7 @@
 #include <immintrin.h>
 
 #include "common.h"
+#include "fold_avx2.h"
 
 static inline __m256 ldw_f32(const float *p) {
     return _mm256_loadu_ps(p);
@@ -22,11 +23,7 @@ static inline __m256 ldw_bf16(const uint16_t *p) {
 static inline float hsum8(const __m256 *a) {
     __m256 lo = _mm256_add_ps(_mm256_add_ps(a[0], a[2]), _mm256_add_ps(a[4], a[6])); /* q[0..7] */
     __m256 hi = _mm256_add_ps(_mm256_add_ps(a[1], a[3]), _mm256_add_ps(a[5], a[7])); /* q[8..15] */
-    __m256 h8 = _mm256_add_ps(lo, hi);
-    __m128 h4 = _mm_add_ps(_mm256_castps256_ps128(h8), _mm256_extractf128_ps(h8, 1));
-    __m128 h2 = _mm_add_ps(h4, _mm_movehl_ps(h4, h4));
-    __m128 h1 = _mm_add_ss(h2, _mm_shuffle_ps(h2, h2, 1));
-    return _mm_cvtss_f32(h1);
+    return rv_fold_ymm(_mm256_add_ps(lo, hi));
 }
 
 #define READ_F32(v) (v)

@@ -9,6 +9,7 @@
 #include <immintrin.h>
 
 #include "common.h"
+#include "fold_avx512.h"
 
 static inline __m512 ldw_f32(const float *p) {
     return _mm512_loadu_ps(p);
@@ -22,13 +23,7 @@ static inline __m512 ldw_bf16(const uint16_t *p) {
 
 /* Step 2 of the fixed order on (a0, a1, a2, a3) = p[0..15], p[16..31], p[32..47], p[48..63]. */
 static inline float hsum4(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
-    __m512 q = _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3));
-    __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(q), 1));
-    __m256 h8 = _mm256_add_ps(_mm512_castps512_ps256(q), hi);
-    __m128 h4 = _mm_add_ps(_mm256_castps256_ps128(h8), _mm256_extractf128_ps(h8, 1));
-    __m128 h2 = _mm_add_ps(h4, _mm_movehl_ps(h4, h4));
-    __m128 h1 = _mm_add_ss(h2, _mm_shuffle_ps(h2, h2, 1));
-    return _mm_cvtss_f32(h1);
+    return rv_fold_zmm(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
 }
 
 #define READ_F32(v) (v)

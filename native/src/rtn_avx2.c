@@ -8,13 +8,7 @@
 #include <immintrin.h>
 
 #include "common.h"
-
-static inline float hsum8(__m256 h8) {
-    __m128 h4 = _mm_add_ps(_mm256_castps256_ps128(h8), _mm256_extractf128_ps(h8, 1));
-    __m128 h2 = _mm_add_ps(h4, _mm_movehl_ps(h4, h4));
-    __m128 h1 = _mm_add_ss(h2, _mm_shuffle_ps(h2, h2, 1));
-    return _mm_cvtss_f32(h1);
-}
+#include "fold_avx2.h"
 
 static inline __attribute__((always_inline)) __m256 dec8(const uint8_t *codes, const float *scale,
                                                          const float *zero, int64_t gs, int64_t k, int64_t n,
@@ -62,7 +56,7 @@ int rv_matmul_rtn_u8_f32_avx2(const uint8_t *codes, const float *scale, const fl
             }
             __m256 lo = _mm256_add_ps(_mm256_add_ps(a[0], a[2]), _mm256_add_ps(a[4], a[6]));
             __m256 hi = _mm256_add_ps(_mm256_add_ps(a[1], a[3]), _mm256_add_ps(a[5], a[7]));
-            float s = hsum8(_mm256_add_ps(lo, hi));
+            float s = rv_fold_ymm(_mm256_add_ps(lo, hi));
             for (; i < k; i++) {
                 float prod = xr[i] * rv_rtn_w(codes, scale, zero, gs, k, n, j, i);
                 s = s + prod;
