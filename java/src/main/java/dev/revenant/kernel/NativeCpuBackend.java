@@ -45,6 +45,14 @@ public final class NativeCpuBackend implements Backend {
      * against 21 with 64 KiB chunks); still small enough for ≥ 4 chunks per worker at 2048².
      */
     private static final long CHUNK_BYTES = 256 << 10;
+    /**
+     * From this many rows, RTN and bitsandbytes 4-bit weights with {@code k % 64 == 0} are dequantized chunk by chunk
+     * (about {@link #DEQUANT_CHUNK_BYTES} of fp32 weights, into each worker's buffer) and multiplied by the F32 GEMM
+     * tile: its order equals the RTN order for such k (revenant_cpu.h), so the bits equal the in-register decode
+     * kernels' for any batch; the decode of a weight is then paid once per call instead of once per 4 rows.
+     */
+    static final int DEQUANT_ROWS = 16;
+    private static final long DEQUANT_CHUNK_BYTES = 1 << 20;
 
     private final NativeLibrary lib;
     private final int threads;
@@ -161,13 +169,17 @@ public final class NativeCpuBackend implements Backend {
         if (rows <= 0 || n == 0) {
             return;
         }
-        long chunk = chunkColumns(Math.max(1, k), n, 4);
+        boolean dq = dequantizes(rows, k);
+        long chunk = dq ? dequantChunk(k, n) : chunkColumns(Math.max(1, k), n, 4);
         boolean cBias = bias != null && bias.dtype() == DType.F32 && bias.data().address() % 4 == 0;
         lock.lock();
         try {
             job.set(MemorySegment.ofArray(q.codes()), Kind.RTN, cBias ? bias.data() : MemorySegment.NULL,
                     cBias ? null : bias, x, rows, out, n, k, chunk);
             job.rtn(MemorySegment.ofArray(q.scale()), MemorySegment.ofArray(q.zero()), q.groupSize() < 0 ? -1 : q.groupSize());
+            if (dq) {
+                job.dequantize(q, null, null);
+            }
             runJob(rows, n, k);
         } finally {
             lock.unlock();
@@ -192,14 +204,18 @@ public final class NativeCpuBackend implements Backend {
         if (rows <= 0 || n == 0) {
             return;
         }
-        long chunk = chunkColumns(Math.max(1, k / 2), n, 4);
+        boolean dq = dequantizes(rows, k);
+        long chunk = dq ? dequantChunk(k, n) : chunkColumns(Math.max(1, k / 2), n, 4);
         boolean cBias = bias != null && bias.dtype() == DType.F32 && bias.data().address() % 4 == 0;
+        float[] table = q.kind() == dev.revenant.quant.Bnb4Packed.Kind.FP4 ? FP4_TABLE : NF4_TABLE;
         lock.lock();
         try {
             job.set(MemorySegment.ofArray(q.packed()), Kind.BNB4, cBias ? bias.data() : MemorySegment.NULL,
                     cBias ? null : bias, x, rows, out, n, k, chunk);
-            job.rtn(MemorySegment.ofArray(q.absmax()),
-                    MemorySegment.ofArray(q.kind() == dev.revenant.quant.Bnb4Packed.Kind.FP4 ? FP4_TABLE : NF4_TABLE), 0);
+            job.rtn(MemorySegment.ofArray(q.absmax()), MemorySegment.ofArray(table), 0);
+            if (dq) {
+                job.dequantize(null, q, table);
+            }
             runJob(rows, n, k);
         } finally {
             lock.unlock();
@@ -238,13 +254,24 @@ public final class NativeCpuBackend implements Backend {
         return chunk >= tile ? chunk - chunk % tile : chunk;
     }
 
+    private static boolean dequantizes(int rows, long k) {
+        return rows >= DEQUANT_ROWS && k % 64 == 0 && k > 0;
+    }
+
+    /** Columns per dequantized chunk: about {@link #DEQUANT_CHUNK_BYTES} of fp32 weights, ≥ 4 chunks per worker. */
+    private long dequantChunk(long k, long n) {
+        long chunk = Math.clamp(DEQUANT_CHUNK_BYTES / (4 * k), 1, 1024);
+        chunk = Math.min(chunk, Math.max(1, (n + 4L * threads - 1) / (4L * threads)));
+        return chunk >= 6 ? chunk - chunk % 6 : chunk;
+    }
+
     /** Runs the job set under the lock, on the pool when it is worth waking the workers. */
     private void runJob(int rows, long n, long k) {
         try {
             if (threads > 1 && (long) rows * n * k >= PARALLEL_MACS) {
                 pool.run(job);
             } else {
-                job.columns(0, n); // one call: the hardware prefetcher keeps one stream going
+                job.columns(0, n, 0); // one call: the hardware prefetcher keeps one stream going
             }
         } finally {
             job.clear();
@@ -292,6 +319,11 @@ public final class NativeCpuBackend implements Backend {
         private long k;
         private long chunk;
         private int chunks;
+        private RtnPacked dqRtn; // non-null: the dequantize-then-GEMM path (DEQUANT_ROWS)
+        private dev.revenant.quant.Bnb4Packed dqBnb4;
+        private float[] dqTable;
+        private float[][] wbuf = new float[0][]; // per worker, grown on first use
+        private float[][] obuf = new float[0][];
 
         void set(MemorySegment w, Kind kind, MemorySegment cBias, Tensor javaBias, float[] x, int rows, float[] out,
                  long n, long k, long chunk) {
@@ -324,7 +356,21 @@ public final class NativeCpuBackend implements Backend {
             this.ocols = ocols;
         }
 
+        /** Switches to the dequantize-then-GEMM path for one of the two weights (after {@link #set}). */
+        void dequantize(RtnPacked rtn, dev.revenant.quant.Bnb4Packed bnb4, float[] table) {
+            this.dqRtn = rtn;
+            this.dqBnb4 = bnb4;
+            this.dqTable = table;
+            if (wbuf.length < threads) {
+                wbuf = new float[threads][];
+                obuf = new float[threads][];
+            }
+        }
+
         void clear() {
+            dqRtn = null;
+            dqBnb4 = null;
+            dqTable = null;
             ca = null;
             sca = null;
             ostart = null;
@@ -346,11 +392,55 @@ public final class NativeCpuBackend implements Backend {
 
         @Override
         public void run(int c, int worker) {
-            columns(c * chunk, Math.min(n, (c + 1) * chunk));
+            columns(c * chunk, Math.min(n, (c + 1) * chunk), worker);
         }
 
-        /** Columns [n0, n1) of every row. */
-        void columns(long n0, long n1) {
+        /** Columns [n0, n1) of every row, with worker {@code worker}'s buffers. */
+        void columns(long n0, long n1, int worker) {
+            if (dqRtn != null || dqBnb4 != null) {
+                for (long a = n0; a < n1; a += chunk) {
+                    dequantized((int) a, (int) Math.min(n1, a + chunk), worker);
+                }
+            } else {
+                kernel(n0, n1);
+            }
+            if (javaBias != null) {
+                for (int r = 0; r < rows; r++) {
+                    for (long j = n0; j < n1; j++) {
+                        outArray[(int) (r * n + j)] += javaBias.getFloat(j);
+                    }
+                }
+            }
+        }
+
+        // columns [a, b): dequantize their weights, multiply with the F32 kernel into a [rows, b − a] buffer, copy out
+        private void dequantized(int a, int b, int worker) {
+            int m = b - a;
+            int kk = (int) k;
+            if (worker >= wbuf.length) { // workers run items only inside pool.run, after the caller's set()
+                throw new IllegalStateException("worker " + worker + " has no buffer");
+            }
+            float[] wb = wbuf[worker];
+            if (wb == null || wb.length < m * kk) {
+                wb = wbuf[worker] = new float[(int) chunk * kk];
+            }
+            float[] ob = obuf[worker];
+            if (ob == null || ob.length < rows * m) {
+                ob = obuf[worker] = new float[Math.max(rows * m, rows * (int) chunk)];
+            }
+            if (dqRtn != null) {
+                DequantRows.rtn(dqRtn, a, b, wb);
+            } else {
+                DequantRows.bnb4(dqBnb4, dqTable, kk, a, b, wb);
+            }
+            MemorySegment bias = cBias.equals(MemorySegment.NULL) ? MemorySegment.NULL : cBias.asSlice(4L * a, 4L * m);
+            lib.matmulF32(MemorySegment.ofArray(wb), bias, x, rows, k, m, 0, m, MemorySegment.ofArray(ob));
+            for (int r = 0; r < rows; r++) {
+                System.arraycopy(ob, r * m, outArray, (int) (r * n + a), m);
+            }
+        }
+
+        private void kernel(long n0, long n1) {
             switch (kind) {
                 case F32 -> lib.matmulF32(w, cBias, x, rows, k, n, n0, n1, out);
                 case BF16 -> lib.matmulBf16(w, cBias, x, rows, k, n, n0, n1, out);
@@ -359,13 +449,6 @@ public final class NativeCpuBackend implements Backend {
                 case RTN -> lib.matmulRtn(w, scale, zero, groupSize, cBias, x, rows, k, n, n0, n1, out);
                 case BNB4 -> lib.matmulBnb4(w, scale, zero, cBias, x, rows, k, n, n0, n1, out);
                 case INT8 -> lib.matmulInt8(w, scale, ca, sca, x, ostart, ocols, rows, k, n, n0, n1, out);
-            }
-            if (javaBias != null) {
-                for (int r = 0; r < rows; r++) {
-                    for (long j = n0; j < n1; j++) {
-                        outArray[(int) (r * n + j)] += javaBias.getFloat(j);
-                    }
-                }
             }
         }
     }

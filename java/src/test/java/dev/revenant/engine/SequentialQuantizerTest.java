@@ -28,6 +28,46 @@ import org.junit.jupiter.api.Test;
 class SequentialQuantizerTest {
     private static final Map<String, Object> SAME = new java.util.concurrent.ConcurrentHashMap<>();
 
+    /**
+     * The blocked symmetric Gram product equals the full matmul {@code XᵀX} bit for bit on every CPU backend
+     * (each entry is the same fixed-order dot), at sizes that leave partial blocks (cols 300 = 256 + 44,
+     * 513 = 2·256 + 1) and odd token counts; and it is exactly symmetric.
+     */
+    @Test
+    void blockedGramEqualsTheFullProductBitForBit() {
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(5);
+        for (String backend : new String[] {"reference", "vector", "native"}) {
+            if (backend.equals("native") && !dev.revenant.kernel.NativeLibrary.available()) {
+                continue;
+            }
+            for (int[] s : new int[][] {{77, 300}, {5, 513}, {64, 37}}) {
+                int rows = s[0];
+                int cols = s[1];
+                float[] x = new float[rows * cols];
+                for (int i = 0; i < x.length; i++) {
+                    x[i] = (float) rnd.nextGaussian();
+                }
+                try (Backend be = Backends.create(backend, 2); java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared()) {
+                    float[] xt = new float[cols * rows];
+                    for (int r = 0; r < rows; r++) {
+                        for (int k = 0; k < cols; k++) {
+                            xt[k * rows + r] = x[r * cols + k];
+                        }
+                    }
+                    java.lang.foreign.MemorySegment seg = arena.allocate((long) xt.length * 4, 64);
+                    java.lang.foreign.MemorySegment.copy(xt, 0, seg, Tensor.F32_LE, 0, xt.length);
+                    float[] full = new float[cols * cols];
+                    be.matmul(new Tensor("XT", dev.revenant.tensor.DType.F32, new long[] {cols, rows}, seg), null, xt, cols, full);
+                    float[] got = SequentialQuantizer.gram(be, x, rows, cols);
+                    for (int i = 0; i < full.length; i++) {
+                        assertEquals(Float.floatToRawIntBits(full[i]), Float.floatToRawIntBits(got[i]),
+                                backend + " " + rows + "x" + cols + ": entry (" + i / cols + ", " + i % cols + ")");
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void hessiansComeFromTheQuantizedLayersBefore() {
         Path dir = Fixtures.model("llama");

@@ -148,27 +148,29 @@ class NativeBnb4Test {
     @Test
     void batchAloneAndThreadCountGiveTheSameBits() {
         Random rnd = new Random(7);
-        int rows = 6;
-        for (Bnb4Packed.Kind kind : KINDS) {
-            for (int[] kn : new int[][] {{2048, 33}, {128, 1031}, {31, 7}}) {
-                int k = kn[0];
-                int n = kn[1];
-                Bnb4Packed w = quantized(kind, n, k, n + 17L * k);
-                Tensor b = Tensor.ofFloats("b", NativeCpuBackendTest.random(rnd, n), n);
-                float[] x = NativeCpuBackendTest.random(rnd, rows * k);
-                float[] one = new float[rows * n];
-                float[] two = new float[rows * n];
-                try (NativeCpuBackend b1 = new NativeCpuBackend(1); NativeCpuBackend b2 = new NativeCpuBackend(2)) {
-                    b1.matmulPacked(w, b, x, rows, one);
-                    b2.matmulPacked(w, b, x, rows, two);
-                    assertArrayEquals(one, two, kind + " K=" + k + " N=" + n + ": 1 vs 2 threads");
-                    for (int r = 0; r < rows; r++) {
-                        float[] alone = new float[n];
-                        b2.matmulPacked(w, b, Arrays.copyOfRange(x, r * k, (r + 1) * k), 1, alone);
-                        assertArrayEquals(Arrays.copyOfRange(one, r * n, (r + 1) * n), alone,
-                                kind + " K=" + k + " N=" + n + ": row " + r + " alone vs in a batch");
+        // the second batch size takes the dequantize-then-GEMM path where k is a multiple of 64
+        for (int rows : new int[] {6, NativeCpuBackend.DEQUANT_ROWS + 3}) {
+            for (Bnb4Packed.Kind kind : KINDS) {
+                for (int[] kn : new int[][] {{2048, 33}, {128, 1031}, {31, 7}}) {
+                    int k = kn[0];
+                    int n = kn[1];
+                    Bnb4Packed w = quantized(kind, n, k, n + 17L * k);
+                    Tensor b = Tensor.ofFloats("b", NativeCpuBackendTest.random(rnd, n), n);
+                    float[] x = NativeCpuBackendTest.random(rnd, rows * k);
+                    float[] one = new float[rows * n];
+                    float[] two = new float[rows * n];
+                    try (NativeCpuBackend b1 = new NativeCpuBackend(1); NativeCpuBackend b2 = new NativeCpuBackend(2)) {
+                        b1.matmulPacked(w, b, x, rows, one);
+                        b2.matmulPacked(w, b, x, rows, two);
+                        assertArrayEquals(one, two, kind + " K=" + k + " N=" + n + ": 1 vs 2 threads");
+                        for (int r = 0; r < rows; r++) {
+                            float[] alone = new float[n];
+                            b2.matmulPacked(w, b, Arrays.copyOfRange(x, r * k, (r + 1) * k), 1, alone);
+                            assertArrayEquals(Arrays.copyOfRange(one, r * n, (r + 1) * n), alone,
+                                    kind + " K=" + k + " N=" + n + ": row " + r + " alone vs in a batch");
+                        }
+                        expected(w, b, x, rows).check(one, kind + " backend K=" + k + " N=" + n);
                     }
-                    expected(w, b, x, rows).check(one, kind + " backend K=" + k + " N=" + n);
                 }
             }
         }

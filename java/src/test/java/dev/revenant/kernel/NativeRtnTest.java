@@ -188,28 +188,30 @@ class NativeRtnTest {
     @Test
     void batchAloneAndThreadCountGiveTheSameBits() {
         Random rnd = new Random(7);
-        int rows = 9;
-        for (Object[] p : PRECISIONS) {
-            for (int[] kn : new int[][] {{4096, 33}, {128, 4097}, {2048, 130}, {31, 7}}) {
-                int k = kn[0];
-                int n = kn[1];
-                RtnPacked w = quantized(p, n, k, n + 17L * k);
-                Tensor b = Tensor.ofFloats("b", NativeCpuBackendTest.random(rnd, n), n);
-                float[] x = NativeCpuBackendTest.random(rnd, rows * k);
-                float[] one = new float[rows * n];
-                float[] two = new float[rows * n];
-                try (NativeCpuBackend b1 = new NativeCpuBackend(1); NativeCpuBackend b2 = new NativeCpuBackend(2)) {
-                    b1.matmulPacked(w, b, x, rows, one);
-                    b2.matmulPacked(w, b, x, rows, two);
-                    assertArrayEquals(one, two, p[0] + " K=" + k + " N=" + n + ": 1 vs 2 threads");
-                    for (int r = 0; r < rows; r++) {
-                        float[] alone = new float[n];
-                        b2.matmulPacked(w, b, Arrays.copyOfRange(x, r * k, (r + 1) * k), 1, alone);
-                        assertArrayEquals(Arrays.copyOfRange(one, r * n, (r + 1) * n), alone,
-                                p[0] + " K=" + k + " N=" + n + ": row " + r + " alone vs in a batch");
-                    }
-                    if ((long) n * k <= 1 << 18) {
-                        expected(w, b, x, rows).check(one, p[0] + " backend K=" + k + " N=" + n);
+        // the second batch size takes the dequantize-then-GEMM path where k is a multiple of 64
+        for (int rows : new int[] {9, NativeCpuBackend.DEQUANT_ROWS + 3}) {
+            for (Object[] p : PRECISIONS) {
+                for (int[] kn : new int[][] {{4096, 33}, {128, 4097}, {2048, 130}, {31, 7}}) {
+                    int k = kn[0];
+                    int n = kn[1];
+                    RtnPacked w = quantized(p, n, k, n + 17L * k);
+                    Tensor b = Tensor.ofFloats("b", NativeCpuBackendTest.random(rnd, n), n);
+                    float[] x = NativeCpuBackendTest.random(rnd, rows * k);
+                    float[] one = new float[rows * n];
+                    float[] two = new float[rows * n];
+                    try (NativeCpuBackend b1 = new NativeCpuBackend(1); NativeCpuBackend b2 = new NativeCpuBackend(2)) {
+                        b1.matmulPacked(w, b, x, rows, one);
+                        b2.matmulPacked(w, b, x, rows, two);
+                        assertArrayEquals(one, two, p[0] + " K=" + k + " N=" + n + ": 1 vs 2 threads");
+                        for (int r = 0; r < rows; r++) {
+                            float[] alone = new float[n];
+                            b2.matmulPacked(w, b, Arrays.copyOfRange(x, r * k, (r + 1) * k), 1, alone);
+                            assertArrayEquals(Arrays.copyOfRange(one, r * n, (r + 1) * n), alone,
+                                    p[0] + " K=" + k + " N=" + n + ": row " + r + " alone vs in a batch");
+                        }
+                        if ((long) n * k <= 1 << 18) {
+                            expected(w, b, x, rows).check(one, p[0] + " backend K=" + k + " N=" + n);
+                        }
                     }
                 }
             }
