@@ -232,12 +232,7 @@ public final class SequentialQuantizer {
         float[] gram = new float[cols * cols];
         try (Arena arena = Arena.ofShared()) { // the backend's worker threads read it
             MemorySegment seg = arena.allocate((long) cols * rows * 4, 64);
-            float[] xt = new float[cols * rows];
-            for (int r = 0; r < rows; r++) {
-                for (int k = 0; k < cols; k++) {
-                    xt[k * rows + r] = x[r * cols + k];
-                }
-            }
+            float[] xt = transpose(x, rows, cols);
             MemorySegment.copy(xt, 0, seg, Tensor.F32_LE, 0, xt.length);
             for (int i0 = 0; i0 < cols; i0 += GRAM_BLOCK) {
                 int bi = Math.min(GRAM_BLOCK, cols - i0);
@@ -252,11 +247,35 @@ public final class SequentialQuantizer {
                 }
             }
         }
-        for (int i = 0; i < cols; i++) { // mirror the upper triangle
-            for (int j = i + 1; j < cols; j++) {
-                gram[j * cols + i] = gram[i * cols + j];
+        for (int i0 = 0; i0 < cols; i0 += TILE) { // mirror the upper triangle, tile by tile (cache-friendly)
+            for (int j0 = i0; j0 < cols; j0 += TILE) {
+                for (int i = i0; i < Math.min(cols, i0 + TILE); i++) {
+                    for (int j = Math.max(j0, i + 1); j < Math.min(cols, j0 + TILE); j++) {
+                        gram[j * cols + i] = gram[i * cols + j];
+                    }
+                }
             }
         }
         return gram;
+    }
+
+    private static final int TILE = 64;
+
+    /** {@code x (rows, cols)} transposed to {@code (cols, rows)}, in 64 × 64 tiles (a strided write per element otherwise). */
+    static float[] transpose(float[] x, int rows, int cols) {
+        float[] xt = new float[cols * rows];
+        for (int r0 = 0; r0 < rows; r0 += TILE) {
+            int r1 = Math.min(rows, r0 + TILE);
+            for (int c0 = 0; c0 < cols; c0 += TILE) {
+                int c1 = Math.min(cols, c0 + TILE);
+                for (int c = c0; c < c1; c++) {
+                    int o = c * rows;
+                    for (int r = r0; r < r1; r++) {
+                        xt[o + r] = x[r * cols + c];
+                    }
+                }
+            }
+        }
+        return xt;
     }
 }

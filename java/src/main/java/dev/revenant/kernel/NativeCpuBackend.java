@@ -103,7 +103,8 @@ public final class NativeCpuBackend implements Backend {
         if (rows <= 0 || n == 0) {
             return;
         }
-        long chunk = chunkColumns(Math.max(1, k * t.byteSize()), n, rows > 1 ? 6 : 4);
+        long chunk = rows >= DEQUANT_ROWS ? bigChunk(Math.max(1, k * t.byteSize()), n)
+                : chunkColumns(Math.max(1, k * t.byteSize()), n, rows > 1 ? 6 : 4);
         boolean cBias = bias != null && bias.dtype() == DType.F32 && bias.data().address() % 4 == 0;
         lock.lock();
         try {
@@ -170,7 +171,7 @@ public final class NativeCpuBackend implements Backend {
             return;
         }
         boolean dq = dequantizes(rows, k);
-        long chunk = dq ? dequantChunk(k, n) : chunkColumns(Math.max(1, k), n, 4);
+        long chunk = dq ? bigChunk(4 * k, n) : chunkColumns(Math.max(1, k), n, 4);
         boolean cBias = bias != null && bias.dtype() == DType.F32 && bias.data().address() % 4 == 0;
         lock.lock();
         try {
@@ -205,7 +206,7 @@ public final class NativeCpuBackend implements Backend {
             return;
         }
         boolean dq = dequantizes(rows, k);
-        long chunk = dq ? dequantChunk(k, n) : chunkColumns(Math.max(1, k / 2), n, 4);
+        long chunk = dq ? bigChunk(4 * k, n) : chunkColumns(Math.max(1, k / 2), n, 4);
         boolean cBias = bias != null && bias.dtype() == DType.F32 && bias.data().address() % 4 == 0;
         float[] table = q.kind() == dev.revenant.quant.Bnb4Packed.Kind.FP4 ? FP4_TABLE : NF4_TABLE;
         lock.lock();
@@ -258,9 +259,13 @@ public final class NativeCpuBackend implements Backend {
         return rows >= DEQUANT_ROWS && k % 64 == 0 && k > 0;
     }
 
-    /** Columns per dequantized chunk: about {@link #DEQUANT_CHUNK_BYTES} of fp32 weights, ≥ 4 chunks per worker. */
-    private long dequantChunk(long k, long n) {
-        long chunk = Math.clamp(DEQUANT_CHUNK_BYTES / (4 * k), 1, 1024);
+    /**
+     * Columns per chunk from {@link #DEQUANT_ROWS} rows on: about {@link #DEQUANT_CHUNK_BYTES} of weights (fp32 after
+     * dequantization), ≥ 4 chunks per worker, whole 6-column tiles. Each chunk streams all of x once, so at many rows
+     * wider chunks than decode's 256 KiB cut x's traffic (a 4096-row x of k = 5632 is 92 MB per chunk).
+     */
+    private long bigChunk(long rowBytes, long n) {
+        long chunk = Math.clamp(DEQUANT_CHUNK_BYTES / rowBytes, 1, 1024);
         chunk = Math.min(chunk, Math.max(1, (n + 4L * threads - 1) / (4L * threads)));
         return chunk >= 6 ? chunk - chunk % 6 : chunk;
     }
