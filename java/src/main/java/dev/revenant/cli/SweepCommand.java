@@ -29,7 +29,9 @@ import picocli.CommandLine.Spec;
                         + "results.csv and table.md to --out.",
                 "Packed precisions (int8, fp4, nf4, rtn-*, ...) quantize each model once into "
                         + "OUT/cache/<content-sha256>-<precision>/ (a packed checkpoint, as revenant quantize writes) "
-                        + "and load it from there, on this run and every later one.",
+                        + "and load it from there, on this run and every later one (GPTQ/AWQ: "
+                        + "OUT/cache/<content-sha256>-<precision>-c<calibration key>/, the key naming the calibration's "
+                        + "samples, length, seed and text).",
                 "Give the sweep either as flags (--models, --precisions, --data, ...) or as --plan PLAN.yaml:",
                 "  models:                                  # required",
                 "    - {name: target, path: /m/target, role: target}",
@@ -45,6 +47,12 @@ import picocli.CommandLine.Spec;
                 "  seed: 0                                  # optional",
                 "  backend: auto                            # optional",
                 "  threads: 2                               # optional",
+                "  divergence_tokens: 2048                  # optional; 0 = no divergence from the checkpoint as stored",
+                "  calibration:                             # optional; what gptq-*/awq-* precisions calibrate on",
+                "    samples: 128                           #   default 128 token windows",
+                "    seqlen: 512                            #   default 512 tokens each",
+                "    seed: 0                                #   default 0",
+                "    file: calib.txt                        #   default the text shipped in the jar (as quantize --calib)",
                 "Relative paths resolve against the plan file's folder; errors name the file, line and field."})
 final class SweepCommand implements Callable<Integer> {
     @Spec
