@@ -4,6 +4,7 @@ import dev.revenant.Settings;
 import dev.revenant.eval.Corpus;
 import dev.revenant.eval.EvalOptions;
 import dev.revenant.eval.EvalRun;
+import dev.revenant.sweep.Divergence;
 import dev.revenant.sweep.Journal;
 import dev.revenant.sweep.PlanFile;
 import dev.revenant.sweep.Sweep;
@@ -107,6 +108,9 @@ final class SweepCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "output folder")
     Path out;
 
+    @picocli.CommandLine.Mixin
+    CalibOptions calib = new CalibOptions(); // the plan's calibration: {file, samples, seqlen, seed}
+
     @Override
     public Integer call() throws Exception {
         SweepPlan plan;
@@ -145,9 +149,12 @@ final class SweepCommand implements Callable<Integer> {
             c = Corpus.parse(corpus);
         }
         EvalOptions opt = new EvalOptions(new LinkedHashSet<>(Arrays.asList(metrics)), c, preset, seed, limit, batch, 128, 32);
-        SweepPlan plan = new SweepPlan(SweepPlan.parseModels(models, roles), SweepPlan.parsePrecisions(precisions), data, opt,
-                backend, threads != null ? threads : Settings.defaultThreads(), out);
-        return plan;
+        if (calib.calib != null && !java.nio.file.Files.isRegularFile(calib.calib)) {
+            throw new IllegalArgumentException("--calib " + calib.calib + ": file not found");
+        }
+        return new SweepPlan(SweepPlan.parseModels(models, roles), SweepPlan.parsePrecisions(precisions), data, opt,
+                backend, threads != null ? threads : Settings.defaultThreads(), out, Divergence.DEFAULT_TOKEN_BUDGET,
+                calib.options());
     }
 
     private static int run(SweepPlan plan) throws Exception {

@@ -125,6 +125,30 @@ class PlanCalibrationTest {
     }
 
     @Test
+    void theSweepFlagsGiveTheSameCalibrationAndNotWithAPlan() throws Exception {
+        Path model = tmp.resolve("ga");
+        Synthesizer.synthesize(Presets.get("tiny"), Family.LLAMA, DType.F32, 5, model);
+        ByteTokenizerWriter.write(model);
+        Path data = Path.of(PlanCalibrationTest.class.getResource("/muse-mini/verbmem/forget.json").toURI())
+                .getParent().getParent();
+        Path text = Files.writeString(tmp.resolve("calib.txt"), "Some calibration text, long enough for a few windows. "
+                .repeat(20));
+        Path out = tmp.resolve("flags");
+        assertEquals(0, dev.revenant.cli.Main.run("sweep", "--models", "ga=" + model, "--precisions", "gptq-w4-g128",
+                "--data", data.toString(), "--metrics", "knowmem_f", "--limit", "1", "--backend", "vector", "--threads", "2",
+                "--calib", text.toString(), "--calib-samples", "3", "--calib-seqlen", "20", "--calib-seed", "4",
+                "--out", out.toString()));
+        String entry = QuantCache.entryName(QuantCache.contentHash(model), Precision.parse("gptq-w4-g128"),
+                new Calibration.Options(text, 3, 20, 4));
+        assertTrue(Files.isRegularFile(out.resolve("cache").resolve(entry).resolve("config.json")), entry);
+        Path plan = Files.writeString(tmp.resolve("plan.yaml"), HEAD);
+        assertEquals(1, dev.revenant.cli.Main.run("sweep", "--plan", plan.toString(), "--calib-samples", "3",
+                "--out", out.toString()), "--plan with a --calib flag");
+        assertEquals(1, dev.revenant.cli.Main.run("sweep", "--models", "ga=" + model, "--precisions", "gptq-w4-g128",
+                "--data", data.toString(), "--calib", tmp.resolve("none.txt").toString(), "--out", out.toString()));
+    }
+
+    @Test
     void aSweepRecomputesTheGptqCellWhenTheCalibrationChanges() throws Exception {
         Path model = tmp.resolve("ga");
         Synthesizer.synthesize(Presets.get("tiny"), Family.LLAMA, DType.F32, 5, model);
