@@ -68,8 +68,7 @@ final class DemoCommand implements Callable<Integer> {
     /** The demo's plan, with this run's output folder, backend and thread count. */
     static SweepPlan plan(Path demoDir, Path out, String backend, int threads) {
         SweepPlan p = PlanFile.load(demoDir.resolve(PLAN), out);
-        return new SweepPlan(p.models(), p.precisions(), p.data(), p.options(), backend, threads, p.out(),
-                p.divergenceTokens());
+        return p.with(backend, threads, p.out());
     }
 
     /**

@@ -4,6 +4,7 @@ import dev.revenant.Settings;
 import dev.revenant.eval.Corpus;
 import dev.revenant.eval.EvalOptions;
 import dev.revenant.eval.EvalRun;
+import dev.revenant.sweep.Divergence;
 import dev.revenant.sweep.Journal;
 import dev.revenant.sweep.PlanFile;
 import dev.revenant.sweep.Sweep;
@@ -29,7 +30,9 @@ import picocli.CommandLine.Spec;
                         + "results.csv and table.md to --out.",
                 "Packed precisions (int8, fp4, nf4, rtn-*, ...) quantize each model once into "
                         + "OUT/cache/<content-sha256>-<precision>/ (a packed checkpoint, as revenant quantize writes) "
-                        + "and load it from there, on this run and every later one.",
+                        + "and load it from there, on this run and every later one (GPTQ/AWQ: "
+                        + "OUT/cache/<content-sha256>-<precision>-c<calibration key>/, the key naming the calibration's "
+                        + "samples, length, seed and text).",
                 "Give the sweep either as flags (--models, --precisions, --data, ...) or as --plan PLAN.yaml:",
                 "  models:                                  # required",
                 "    - {name: target, path: /m/target, role: target}",
@@ -45,6 +48,12 @@ import picocli.CommandLine.Spec;
                 "  seed: 0                                  # optional",
                 "  backend: auto                            # optional",
                 "  threads: 2                               # optional",
+                "  divergence_tokens: 2048                  # optional; 0 = no divergence from the checkpoint as stored",
+                "  calibration:                             # optional; what gptq-*/awq-* precisions calibrate on",
+                "    samples: 128                           #   default 128 token windows",
+                "    seqlen: 512                            #   default 512 tokens each",
+                "    seed: 0                                #   default 0",
+                "    file: calib.txt                        #   default the text shipped in the jar (as quantize --calib)",
                 "Relative paths resolve against the plan file's folder; errors name the file, line and field."})
 final class SweepCommand implements Callable<Integer> {
     @Spec
@@ -99,6 +108,9 @@ final class SweepCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "output folder")
     Path out;
 
+    @picocli.CommandLine.Mixin
+    CalibOptions calib = new CalibOptions(); // the plan's calibration: {file, samples, seqlen, seed}
+
     @Override
     public Integer call() throws Exception {
         SweepPlan plan;
@@ -137,9 +149,12 @@ final class SweepCommand implements Callable<Integer> {
             c = Corpus.parse(corpus);
         }
         EvalOptions opt = new EvalOptions(new LinkedHashSet<>(Arrays.asList(metrics)), c, preset, seed, limit, batch, 128, 32);
-        SweepPlan plan = new SweepPlan(SweepPlan.parseModels(models, roles), SweepPlan.parsePrecisions(precisions), data, opt,
-                backend, threads != null ? threads : Settings.defaultThreads(), out);
-        return plan;
+        if (calib.calib != null && !java.nio.file.Files.isRegularFile(calib.calib)) {
+            throw new IllegalArgumentException("--calib " + calib.calib + ": file not found");
+        }
+        return new SweepPlan(SweepPlan.parseModels(models, roles), SweepPlan.parsePrecisions(precisions), data, opt,
+                backend, threads != null ? threads : Settings.defaultThreads(), out, Divergence.DEFAULT_TOKEN_BUDGET,
+                calib.options());
     }
 
     private static int run(SweepPlan plan) throws Exception {

@@ -33,6 +33,12 @@ import java.util.Map;
  *     on the scaled inputs, then the final quantization (zero point, groups).
  * </ol>
  * The next layer's inputs are the full-precision layer's outputs (AutoAWQ's order, unlike GPTQ's).
+ *
+ * <p>The search scores each candidate on the layer's full-precision inputs, so whatever comes before the group is the
+ * same for every candidate. A group whose inspected output is its own Linear's (o, down) is therefore scored by that
+ * one matmul on the inputs it saw in step 1, and the [gate, up] group by the MLP alone ({@link Forward#mlpOnly}) on
+ * its normed inputs, instead of rerunning the layer's attention 20 times: the same calls with the same operands, so
+ * the same bits, as long as those inputs fit in a memory budget (else the layer is rerun as before).
  */
 public final class AwqCalibration {
 
@@ -49,11 +55,35 @@ public final class AwqCalibration {
         long tokens;
         final List<float[]> sample = new ArrayList<>();
         List<float[]> ref = new ArrayList<>(); // per chunk: the inspected block's output
+        List<float[]> input; // per chunk: the group's input rows when the search starts at the group, else null
+    }
+
+    /** How a group's candidates are scored: by rerunning the layer, by the group's one matmul, or by the MLP alone. */
+    private enum Replay { LAYER, MATMUL, MLP }
+
+    private static Replay replay(Group g, LayerWeights lw, boolean phi) {
+        if (g.inspect() == null) {
+            return Replay.LAYER;
+        }
+        if (g.linears().size() == 1 && g.linears().get(0) == g.inspect()) {
+            return Replay.MATMUL;
+        }
+        return !phi && g.inspect() == lw.wDown() && g.linears().contains(lw.wGate()) ? Replay.MLP : Replay.LAYER;
     }
 
     /** Quantizes every decoder Linear weight of {@code model} (full precision, CPU backend) with AWQ. */
     public static SequentialQuantizer.Result run(Model model, List<int[]> samples, AwqQuantizer grid, int chunkRows,
                                                  Arena arena, SequentialQuantizer.Listener listener) {
+        return run(model, samples, grid, chunkRows, arena, listener, Runtime.getRuntime().maxMemory() / 8 / Float.BYTES);
+    }
+
+    /**
+     * As {@link #run(Model, List, AwqQuantizer, int, Arena, SequentialQuantizer.Listener)}, keeping at most
+     * {@code inputBudget} floats of group inputs per layer for the searches that start at their group (0: every
+     * search reruns the layer; the results are the same bits either way).
+     */
+    static SequentialQuantizer.Result run(Model model, List<int[]> samples, AwqQuantizer grid, int chunkRows,
+                                          Arena arena, SequentialQuantizer.Listener listener, long inputBudget) {
         CalibrationBackend cb = new CalibrationBackend(model.backend(), Math.max(0, Runtime.getRuntime().maxMemory() / 4));
         Forward fwd = new Forward(model, cb);
         List<int[]> chunks = SequentialQuantizer.chunks(samples, chunkRows);
@@ -77,8 +107,15 @@ public final class AwqCalibration {
             List<Group> groups = groups(lw, phi);
             List<Map<Tensor, CalibrationBackend.Cached>> caches = new ArrayList<>();
             Map<Group, Stats> stats = new IdentityHashMap<>();
+            long kept = 0;
             for (Group g : groups) {
-                stats.put(g, new Stats());
+                Stats st = new Stats();
+                stats.put(g, st);
+                long need = total * g.linears().get(0).dim(1);
+                if (replay(g, lw, phi) != Replay.LAYER && kept + need <= inputBudget) {
+                    st.input = new ArrayList<>();
+                    kept += need;
+                }
             }
             List<float[]> layerRef = new ArrayList<>();
             // 1. the full-precision pass: statistics, samples, reference outputs, and the next layer's inputs
@@ -90,6 +127,9 @@ public final class AwqCalibration {
                 for (Group g : groups) {
                     Stats st = stats.get(g);
                     cb.observe(g.linears().get(0), false, (x, rows, cols) -> collect(st, x, rows, cols, base, step));
+                    if (st.input != null) {
+                        cb.observe(g.linears().get(0), false, (x, rows, cols) -> st.input.add(java.util.Arrays.copyOf(x, rows * cols)));
+                    }
                     if (g.inspect() != null) {
                         cb.observe(g.inspect(), true, (y, rows, cols) -> st.ref.add(java.util.Arrays.copyOf(y, rows * cols)));
                     }
@@ -110,7 +150,14 @@ public final class AwqCalibration {
             // 2. the grid search per group, on the full-precision layer
             Map<Group, float[]> scales = new LinkedHashMap<>();
             for (Group g : groups) {
-                scales.put(g, search(g, stats.get(g), grid, cb, fwd, l, samples, chunks, hidden, caches, arena));
+                Stats st = stats.get(g);
+                if (st.input != null && st.input.size() != chunks.size()) {
+                    throw new IllegalStateException(g.linears().get(0).name() + ": " + st.input.size()
+                            + " input captures for " + chunks.size() + " chunks");
+                }
+                Replay how = st.input == null ? Replay.LAYER : replay(g, lw, phi);
+                scales.put(g, search(g, st, how, lw, grid, cb, fwd, l, samples, chunks, hidden, caches));
+                st.input = null;
             }
             // 3. fold the scales, 4. clip and quantize
             Map<Tensor, float[]> w = new IdentityHashMap<>(); // every Linear of the layer, scaled in place below
@@ -204,38 +251,55 @@ public final class AwqCalibration {
     }
 
     // the α whose quantized group gives the smallest squared error of the inspected output; returns its scales
-    private static float[] search(Group g, Stats st, AwqQuantizer grid, CalibrationBackend cb, Forward fwd, int layer,
-                                  List<int[]> samples, List<int[]> chunks, List<float[]> hidden,
-                                  List<Map<Tensor, CalibrationBackend.Cached>> caches, Arena arena) {
+    private static float[] search(Group g, Stats st, Replay how, LayerWeights lw, AwqQuantizer grid, CalibrationBackend cb,
+                                  Forward fwd, int layer, List<int[]> samples, List<int[]> chunks, List<float[]> hidden,
+                                  List<Map<Tensor, CalibrationBackend.Cached>> caches) {
         double best = Double.POSITIVE_INFINITY;
         float[] bestScales = null;
         float[] mean = new float[st.absSum.length];
         for (int c = 0; c < mean.length; c++) {
             mean[c] = (float) (st.absSum[c] / st.tokens);
         }
+        List<float[]> weights = new ArrayList<>();
+        for (Tensor t : g.linears()) {
+            weights.add(t.toFloatArray());
+        }
         for (int i = 0; i < AwqQuantizer.N_GRID; i++) {
             float[] s = AwqQuantizer.scaleCandidate(mean, i);
             try (Arena tmp = Arena.ofShared()) {
-                for (Tensor t : g.linears()) {
+                for (int j = 0; j < g.linears().size(); j++) {
+                    Tensor t = g.linears().get(j);
                     int rows = (int) t.dim(0);
                     int cols = (int) t.dim(1);
-                    float[] q = grid.pseudoQuantizeScaled(t.toFloatArray(), rows, cols, s);
+                    float[] q = grid.pseudoQuantizeScaled(weights.get(j), rows, cols, s); // w is not modified
                     cb.substitute(t, f32(t.name() + "~awq", q, rows, cols, tmp));
                 }
                 double loss = 0;
                 for (int k = 0; k < chunks.size(); k++) {
                     cb.cache(caches.get(k));
-                    float[] x = hidden.get(k).clone();
-                    float[][] got = {x};
-                    if (g.inspect() != null) {
-                        cb.targetOutput(g.inspect(), (y, rows, cols) -> got[0] = java.util.Arrays.copyOf(y, rows * cols));
-                    }
-                    try {
-                        fwd.runLayer(layer, SequentialQuantizer.lengths(samples, chunks.get(k)), x);
-                    } catch (CalibrationBackend.Stop expected) {
-                        // the inspected output was captured
-                    } finally {
-                        cb.target(null, null);
+                    float[][] got = new float[1][];
+                    if (how == Replay.MATMUL) { // what CalibrationBackend.matmul does for a substitute, on the same input
+                        Tensor t = g.linears().get(0);
+                        float[] in = st.input.get(k);
+                        int rows = in.length / (int) t.dim(1);
+                        got[0] = new float[rows * (int) t.dim(0)];
+                        cb.delegate().matmul(cb.substituteOf(t), bias(lw, t), in, rows, got[0]);
+                    } else if (how == Replay.MLP) {
+                        float[] in = st.input.get(k);
+                        got[0] = fwd.mlpOnly(layer, in, in.length / (int) g.linears().get(0).dim(1));
+                    } else {
+                        float[] x = hidden.get(k).clone();
+                        got[0] = x;
+                        if (g.inspect() != null) {
+                            cb.targetOutput(g.inspect(), (y, rows, cols) -> got[0] = java.util.Arrays.copyOf(y, rows * cols));
+                        }
+                        try {
+                            fwd.runLayer(layer, SequentialQuantizer.lengths(samples, chunks.get(k)), x);
+                        } catch (CalibrationBackend.Stop expected) {
+                            // the inspected output was captured
+                        } finally {
+                            cb.target(null, null);
+                        }
                     }
                     float[] ref = st.ref.get(k);
                     for (int e = 0; e < ref.length; e++) {
@@ -257,6 +321,17 @@ public final class AwqCalibration {
             throw new IllegalStateException(g.linears().get(0).name() + ": AWQ found no finite output error (non-finite activations?)");
         }
         return bestScales;
+    }
+
+    // the bias the forward pass multiplies with t (o and down are the only single-Linear groups)
+    private static Tensor bias(LayerWeights lw, Tensor t) {
+        if (t == lw.wo()) {
+            return lw.bo();
+        }
+        if (t == lw.wDown()) {
+            return lw.bDown();
+        }
+        throw new IllegalStateException(t.name() + ": no single-Linear AWQ group");
     }
 
     // v / s elementwise (gemma's RMSNorm applies 1 + w: the stored weight becomes (1 + w) / s − 1)

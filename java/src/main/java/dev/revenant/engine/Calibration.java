@@ -43,6 +43,34 @@ public record Calibration(List<int[]> samples, String source) {
         public String describe() {
             return (file == null ? "default text" : file.toString()) + ", " + samples + " x " + seqlen + " tokens, seed " + seed;
         }
+
+        /**
+         * 12 hex digits of SHA-256 over the sample count, length, seed and the calibration text's bytes (the file's, or
+         * the shipped text's): equal keys mean the same calibration samples, so cached GPTQ/AWQ weights and journaled
+         * cells computed with them may be reused. The file's path is not part of it, only its content.
+         */
+        public String key() {
+            byte[] text;
+            if (file == null) {
+                text = shipped().getBytes(StandardCharsets.UTF_8);
+            } else {
+                try {
+                    text = Files.readAllBytes(file);
+                } catch (IOException e) {
+                    throw new IllegalArgumentException(file + ": cannot read calibration text: " + e.getMessage(), e);
+                }
+            }
+            java.security.MessageDigest md;
+            try {
+                md = java.security.MessageDigest.getInstance("SHA-256");
+            } catch (java.security.NoSuchAlgorithmException e) {
+                throw new IllegalStateException("SHA-256 missing from the JDK", e);
+            }
+            md.update(("calibration v1;samples=" + samples + ";seqlen=" + seqlen + ";seed=" + seed + ";text=")
+                    .getBytes(StandardCharsets.UTF_8));
+            md.update(text);
+            return java.util.HexFormat.of().formatHex(md.digest()).substring(0, 12);
+        }
     }
 
     /**

@@ -16,7 +16,9 @@ import java.util.Map;
  * <li>a weight may be {@linkplain #substitute(Tensor, Tensor) replaced} by another dense tensor (AWQ's candidates);
  * <li>matmul outputs are remembered per chunk of calibration samples, keyed by the weight in effect and a 64-bit
  *     hash of the input rows, so a rerun of the layer (the next stage, the next AWQ candidate) copies the outputs
- *     whose weight and input did not change instead of multiplying again, within a memory budget.
+ *     whose weight and input did not change instead of multiplying again, within a memory budget. Outputs of a
+ *     substitute are neither looked up nor remembered: each AWQ candidate is a new tensor multiplied once per chunk,
+ *     so it could never be hit, and remembering it would evict the original weight's output.
  * </ul>
  */
 final class CalibrationBackend implements Backend {
@@ -68,6 +70,11 @@ final class CalibrationBackend implements Backend {
         } else {
             substitutes.put(w, replacement);
         }
+    }
+
+    /** The tensor used in place of {@code w}, or null. */
+    Tensor substituteOf(Tensor w) {
+        return substitutes.get(w);
     }
 
     /** The matmul of {@code w} hands its input rows to {@code s} and stops the layer (null: no target). */
@@ -128,6 +135,23 @@ final class CalibrationBackend implements Backend {
         Object effective = q != null ? q : sub != null ? sub : w;
         int k = (int) w.dim(1);
         int n = rows * (int) w.dim(0);
+        if (sub != null && q == null) {
+            delegate.matmul(sub, bias, x, rows, out);
+        } else {
+            cachedMatmul(w, bias, x, rows, out, q, effective, k, n);
+        }
+        for (InputSink ob : outputObservers.getOrDefault(w, java.util.List.of())) {
+            ob.accept(out, rows, (int) w.dim(0));
+        }
+        if (w == target) {
+            sink.accept(out, rows, (int) w.dim(0));
+            throw new Stop();
+        }
+    }
+
+    // the output of w (or its packed form q) from this chunk's cache when weight and input match, else multiplied
+    private void cachedMatmul(Tensor w, Tensor bias, float[] x, int rows, float[] out, QuantizedWeight q, Object effective,
+                              int k, int n) {
         long hash = hash(x, rows * k);
         Cached hit = chunkCache.get(w);
         if (hit != null && hit.weight() == effective && hit.inputHash() == hash && hit.rows() == rows) {
@@ -136,20 +160,13 @@ final class CalibrationBackend implements Backend {
             if (q != null) {
                 delegate.matmulPacked(q, bias, x, rows, out);
             } else {
-                delegate.matmul(sub != null ? sub : w, bias, x, rows, out);
+                delegate.matmul(w, bias, x, rows, out);
             }
             long old = hit == null ? 0 : hit.out().length;
             if (cachedFloats - old + n <= budgetFloats) {
                 chunkCache.put(w, new Cached(effective, hash, rows, java.util.Arrays.copyOf(out, n)));
                 cachedFloats += n - old;
             }
-        }
-        for (InputSink ob : outputObservers.getOrDefault(w, java.util.List.of())) {
-            ob.accept(out, rows, (int) w.dim(0));
-        }
-        if (w == target) {
-            sink.accept(out, rows, (int) w.dim(0));
-            throw new Stop();
         }
     }
 

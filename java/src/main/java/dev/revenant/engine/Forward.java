@@ -141,6 +141,19 @@ public final class Forward {
         System.arraycopy(ws.x, 0, x, 0, n);
     }
 
+    /**
+     * The MLP of decoder layer {@code l} alone on its normed input {@code xb (rows, hidden)}, as {@link #runLayer}
+     * computes it (the same code): returns a copy of its output {@code (rows, hidden)} (down's output; phi: fc2's).
+     * AWQ's search of the MLP's scales runs it instead of the whole layer, whose attention does not change.
+     */
+    float[] mlpOnly(int l, float[] xb, int rows) {
+        int n = rows * c.hiddenSize();
+        ws.ensure(rows);
+        System.arraycopy(xb, 0, ws.xb, 0, n);
+        mlp(w.layers().get(l), rows);
+        return java.util.Arrays.copyOf(c.family() == Family.PHI ? ws.gate : ws.o, n);
+    }
+
     private static int[] rowStarts(List<int[]> tokens) {
         int[] rowStart = new int[tokens.size() + 1];
         for (int s = 0; s < tokens.size(); s++) {

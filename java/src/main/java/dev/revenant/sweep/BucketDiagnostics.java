@@ -1,5 +1,6 @@
 package dev.revenant.sweep;
 
+import dev.revenant.engine.CalibratedQuantizers;
 import dev.revenant.model.Architecture;
 import dev.revenant.model.ConfigLoader;
 import dev.revenant.model.ModelConfig;
@@ -40,12 +41,22 @@ final class BucketDiagnostics {
             return null;
         }
         List<ModelSpec> unlearned = plan.models().stream().filter(m -> m.role().equals("unlearned")).toList();
-        List<Precision> packed = plan.precisions().stream().filter(p -> p.kind() != Precision.Kind.FLOAT).toList();
+        List<Precision> packed = plan.precisions().stream()
+                .filter(p -> p.kind() != Precision.Kind.FLOAT && !CalibratedQuantizers.needsCalibration(p)).toList();
         List<Named> models = new ArrayList<>();
         for (ModelSpec m : unlearned) {
             models.add(new Named(m.name(), m.dir()));
         }
-        return compare(target.name(), target.dir(), models, packed, log);
+        SameBucket.Data d = compare(target.name(), target.dir(), models, packed, log);
+        List<SameBucket.Skip> skipped = new ArrayList<>(d.skipped());
+        for (Precision p : plan.precisions()) {
+            if (CalibratedQuantizers.needsCalibration(p) && !models.isEmpty()) {
+                skipped.add(new SameBucket.Skip("*", p.name(), "calibrated precision (GPTQ/AWQ): each model is quantized "
+                        + "from its own activations (and AWQ rescales its weights), so a weight's level is not a function of "
+                        + "the weight alone; not computed"));
+            }
+        }
+        return new SameBucket.Data(d.target(), d.rows(), skipped);
     }
 
     /** A model to compare with the target. */

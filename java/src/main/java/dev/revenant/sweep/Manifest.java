@@ -58,6 +58,15 @@ public final class Manifest {
             specs.add(sp);
         }
         m.put("precision_specs", specs);
+        if (plan.precisions().stream().anyMatch(dev.revenant.engine.CalibratedQuantizers::needsCalibration)) {
+            Map<String, Object> cal = new LinkedHashMap<>();
+            cal.put("samples", plan.calibration().samples());
+            cal.put("seqlen", plan.calibration().seqlen());
+            cal.put("seed", plan.calibration().seed());
+            cal.put("file", plan.calibration().file() == null ? null : plan.calibration().file().toString());
+            cal.put("key", plan.calibration().key());
+            m.put("calibration", cal);
+        }
         List<Map<String, Object>> models = new ArrayList<>();
         for (ModelSpec s : plan.models()) {
             Map<String, Object> mm = new LinkedHashMap<>();

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.revenant.Settings;
+import dev.revenant.engine.Calibration;
 import dev.revenant.eval.Corpus;
 import dev.revenant.eval.EvalOptions;
 import dev.revenant.quant.Precision;
@@ -42,16 +43,22 @@ import java.util.Set;
  * threads: 2                                      # optional, default the core count
  * divergence_tokens: 2048                         # optional, default 2048; tokens per split of each cell's
  *                                                 # divergence from the checkpoint as stored (0 = off)
+ * calibration:                                    # optional; what GPTQ/AWQ precisions calibrate on
+ *   samples: 128                                  # optional, default 128 token windows
+ *   seqlen: 512                                   # optional, default 512 tokens per window
+ *   seed: 0                                       # optional, default 0 (window offsets)
+ *   file: calib.txt                               # optional, default the text shipped in the jar
  * </pre>
- * Relative {@code path} and {@code data} values resolve against the plan file's folder. The file is read token by
+ * Relative {@code path}, {@code data} and {@code calibration.file} values resolve against the plan file's folder. The file is read token by
  * token with Jackson's YAML parser (no data binding), so every error names the file, the line and the field:
  * a YAML syntax error, an unknown key (with the allowed ones), a value of the wrong type, a missing required field,
  * an unknown precision, role, metric or corpus, or a key given twice.
  */
 public final class PlanFile {
     static final List<String> TOP_KEYS = List.of("models", "precisions", "data", "corpus", "auc_retrain", "metrics",
-            "preset", "batch", "limit", "seed", "backend", "threads", "divergence_tokens");
+            "preset", "batch", "limit", "seed", "backend", "threads", "divergence_tokens", "calibration");
     static final List<String> MODEL_KEYS = List.of("name", "path", "role");
+    static final List<String> CALIBRATION_KEYS = List.of("samples", "seqlen", "seed", "file");
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
 
     private final Path file;
@@ -94,6 +101,7 @@ public final class PlanFile {
         Map<String, Field> top = new LinkedHashMap<>();
         List<ModelSpec> models = new ArrayList<>();
         int modelsLine = 0;
+        Calibration.Options calibration = Calibration.Options.DEFAULT;
         try (JsonParser p = YAML.createParser(file.toFile())) {
             JsonToken t = p.nextToken();
             if (t == null) {
@@ -114,6 +122,9 @@ public final class PlanFile {
                 if (key.equals("models")) {
                     modelsLine = line;
                     readModels(p, line, models);
+                    top.put(key, new Field(null, line));
+                } else if (key.equals("calibration")) {
+                    calibration = readCalibration(p, line);
                     top.put(key, new Field(null, line));
                 } else {
                     p.nextToken();
@@ -189,7 +200,7 @@ public final class PlanFile {
         String backend = top.containsKey("backend") ? string(top.get("backend"), "backend") : "auto";
         EvalOptions opt = new EvalOptions(metrics, corpus, preset, seed, limit, batch, 128, 32);
         try {
-            return new SweepPlan(models, precisions, data, opt, backend, threads, out, divergenceTokens);
+            return new SweepPlan(models, precisions, data, opt, backend, threads, out, divergenceTokens, calibration);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
         }
@@ -245,6 +256,41 @@ public final class PlanFile {
         }
     }
 
+    // calibration: {samples, seqlen, seed, file}, each optional; defaults of Calibration.Options.DEFAULT
+    private Calibration.Options readCalibration(JsonParser p, int keyLine) throws IOException {
+        JsonToken t = p.nextToken();
+        if (t != JsonToken.START_OBJECT) {
+            throw error(keyLine, "calibration", "expected a mapping of " + String.join(", ", CALIBRATION_KEYS)
+                    + ", found " + kind(t));
+        }
+        Map<String, Field> f = new LinkedHashMap<>();
+        while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
+            String key = p.currentName();
+            int line = line(p);
+            if (!CALIBRATION_KEYS.contains(key)) {
+                throw error(line, "calibration.'" + key + "'", "unknown key; allowed: " + String.join(", ", CALIBRATION_KEYS));
+            }
+            if (f.containsKey(key)) {
+                throw error(line, "calibration." + key, "given twice (first on line " + f.get(key).line() + ")");
+            }
+            p.nextToken();
+            f.put(key, new Field(YAML.readTree(p), line));
+        }
+        Calibration.Options d = Calibration.Options.DEFAULT;
+        int samples = (int) integer(f, "samples", "calibration.samples", d.samples(), 1);
+        int seqlen = (int) integer(f, "seqlen", "calibration.seqlen", d.seqlen(), 2);
+        long seed = integer(f, "seed", "calibration.seed", d.seed(), Long.MIN_VALUE);
+        Path calibFile = d.file();
+        if (f.containsKey("file")) {
+            Field ff = f.get("file");
+            calibFile = path(string(ff, "calibration.file"));
+            if (!Files.isRegularFile(calibFile)) {
+                throw error(ff.line(), "calibration.file", calibFile + ": file not found");
+            }
+        }
+        return new Calibration.Options(calibFile, samples, seqlen, seed);
+    }
+
     private Path path(String s) {
         return base.resolve(s).normalize();
     }
@@ -271,16 +317,21 @@ public final class PlanFile {
     }
 
     private long integer(Map<String, Field> top, String key, long dflt, long min) {
-        Field f = top.get(key);
+        return integer(top, key, key, dflt, min);
+    }
+
+    // the integer at key in fields (named field in errors); any long for a seed, else at most Integer.MAX_VALUE
+    private long integer(Map<String, Field> fields, String key, String field, long dflt, long min) {
+        Field f = fields.get(key);
         if (f == null) {
             return dflt;
         }
         if (!f.value().isIntegralNumber() || !f.value().canConvertToLong()) {
-            throw error(f.line(), key, "expected an integer, found " + kind(f.value()));
+            throw error(f.line(), field, "expected an integer, found " + kind(f.value()));
         }
         long v = f.value().longValue();
         if (v < min || (!key.equals("seed") && v > Integer.MAX_VALUE)) {
-            throw error(f.line(), key, "must be ≥ " + min + ", found " + v);
+            throw error(f.line(), field, "must be ≥ " + min + ", found " + v);
         }
         return v;
     }

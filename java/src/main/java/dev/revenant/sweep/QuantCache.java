@@ -3,6 +3,8 @@ package dev.revenant.sweep;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.revenant.engine.CalibratedQuantizers;
+import dev.revenant.engine.Calibration;
 import dev.revenant.model.Architecture;
 import dev.revenant.model.ConfigLoader;
 import dev.revenant.model.ModelConfig;
@@ -36,7 +38,9 @@ import java.util.stream.Stream;
  * checkpoint (the layout {@code revenant quantize} writes) of a float model, so a packed cell loads it with
  * precision null instead of quantizing again on every run. {@code contentHash} is the SHA-256 over config.json's
  * bytes followed by every {@code *.safetensors} file's bytes (sorted by name), so a cache entry is never reused for
- * different weights. An entry is written into a temp folder and renamed atomically; a leftover temp is ignored.
+ * different weights. GPTQ/AWQ entries ({@code <contentHash>-<precision>-c<calibration key>}) also name the
+ * calibration ({@link Calibration.Options#key()}: sample count, length, seed, text content), so weights calibrated
+ * on other samples are never reused either. An entry is written into a temp folder and renamed atomically; a leftover temp is ignored.
  */
 public final class QuantCache {
     private static final String[] COPIED = {"generation_config.json", "tokenizer.json", "tokenizer_config.json",
@@ -69,12 +73,18 @@ public final class QuantCache {
         return HexFormat.of().formatHex(md.digest());
     }
 
+    /** The cache folder name of a model with {@code contentHash} at {@code p} (GPTQ/AWQ: calibrated with {@code calib}). */
+    public static String entryName(String contentHash, Precision p, Calibration.Options calib) {
+        return contentHash + "-" + p.name() + (CalibratedQuantizers.needsCalibration(p) ? "-c" + calib.key() : "");
+    }
+
     /**
-     * The cache folder of {@code model} at {@code p} under {@code cacheRoot}, writing it first when absent.
-     * Returns whether it was written now in {@code written[0]} when that array is given.
+     * The cache folder of {@code model} at {@code p} under {@code cacheRoot}, writing it first when absent (GPTQ/AWQ
+     * calibrated with {@code calib}). Returns whether it was written now in {@code written[0]} when that array is given.
      */
-    public static Path ensure(Path model, String contentHash, Precision p, Path cacheRoot, boolean[] written) throws IOException {
-        Path dir = cacheRoot.resolve(contentHash + "-" + p.name());
+    public static Path ensure(Path model, String contentHash, Precision p, Calibration.Options calib, Path cacheRoot,
+                              boolean[] written) throws IOException {
+        Path dir = cacheRoot.resolve(entryName(contentHash, p, calib));
         if (Files.isRegularFile(dir.resolve("config.json"))) {
             if (written != null) {
                 written[0] = false;
@@ -84,7 +94,7 @@ public final class QuantCache {
         Files.createDirectories(cacheRoot);
         Path tmp = cacheRoot.resolve(".tmp-" + ProcessHandle.current().pid() + "-" + dir.getFileName());
         Sweep.deleteTree(tmp);
-        writePacked(model, p, tmp);
+        writePacked(model, p, tmp, calib, null);
         if (Files.isRegularFile(dir.resolve("config.json"))) { // another process (a Spark executor) finished it first
             Sweep.deleteTree(tmp);
             if (written != null) {
@@ -125,14 +135,14 @@ public final class QuantCache {
      * files copied. Returns the number of quantized layers.
      */
     public static int writePacked(Path model, Precision p, Path out) throws IOException {
-        return writePacked(model, p, out, dev.revenant.engine.Calibration.Options.DEFAULT, null);
+        return writePacked(model, p, out, Calibration.Options.DEFAULT, null);
     }
 
     /**
      * As {@link #writePacked(Path, Precision, Path)}; GPTQ/AWQ precisions first run the calibration on {@code calib}
      * (CPU backend), reporting each layer to {@code listener} (may be null).
      */
-    public static int writePacked(Path model, Precision p, Path out, dev.revenant.engine.Calibration.Options calib,
+    public static int writePacked(Path model, Precision p, Path out, Calibration.Options calib,
                                   dev.revenant.engine.SequentialQuantizer.Listener listener) throws IOException {
         if (p.kind() == Precision.Kind.FLOAT) {
             throw new IllegalArgumentException(p.name() + " is a float cast; nothing to pack");
@@ -147,8 +157,7 @@ public final class QuantCache {
                 linear.add(s.name());
             }
         }
-        var cal = dev.revenant.engine.CalibratedQuantizers.needsCalibration(p)
-                ? dev.revenant.engine.CalibratedQuantizers.calibrate(model, p, calib, listener) : null;
+        var cal = CalibratedQuantizers.needsCalibration(p) ? CalibratedQuantizers.calibrate(model, p, calib, listener) : null;
         Map<String, QuantizedWeight> calibrated = cal == null ? null : cal.linear();
         int quantized = 0;
         Files.createDirectories(out);

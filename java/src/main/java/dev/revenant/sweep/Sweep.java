@@ -134,12 +134,12 @@ public final class Sweep {
             backendName = be.name();
             backendKernels = Backends.describe(be);
             listener.log(backendKernels);
-            String evalKey = evalKey(plan, be);
             for (ModelSpec m : plan.models()) {
                 Tokenizer tok = null;
                 try {
                     for (Precision p : plan.precisions()) {
                         Path dir = cells.resolve(m.name()).resolve(p.name());
+                        String evalKey = evalKey(plan, be, p);
                         Journal.Entry prev = done.get(m.name() + "/" + p.name());
                         if (prev != null && Files.isDirectory(dir) && prev.evalKey().equals(evalKey)
                                 && prev.identity().equals(identities.get(m.name()))) {
@@ -156,7 +156,7 @@ public final class Sweep {
                         String hash = contentHashes.get(m.name());
                         if (hash != null && p.kind() != Precision.Kind.FLOAT) {
                             boolean[] written = new boolean[1];
-                            load = QuantCache.ensure(m.dir(), hash, p, cacheRoot, written);
+                            load = QuantCache.ensure(m.dir(), hash, p, plan.calibration(), cacheRoot, written);
                             loadAs = null;
                             listener.log((written[0] ? "quantized " : "reusing quantized ") + m.name() + " at " + p.name()
                                     + " in " + plan.out().relativize(load));
@@ -236,7 +236,7 @@ public final class Sweep {
         deleteTree(tmp);
         listener.cellStarted(m.name(), p.name(), MuseEvaluator.itemCount(data, plan.options()));
         EvalRun.Summary s;
-        try (Model model = Model.load(loadDir, be, loadAs)) {
+        try (Model model = Model.load(loadDir, be, loadAs, plan.calibration(), null)) {
             s = EvalRun.run(m.name(), model, tok, data, plan.options(), tmp, listener::items);
             if (plan.divergenceTokens() > 0) {
                 // the reference is always the checkpoint as stored (m.dir()), not the quantized cache the cell loaded
@@ -254,9 +254,12 @@ public final class Sweep {
         return s;
     }
 
-    /** The journal's evaluation key of a cell computed on {@code be}: the plan's settings plus the backend. */
-    public static String evalKey(SweepPlan plan, Backend be) {
-        return plan.evalKey() + ";backend=" + be.name();
+    /**
+     * The journal's evaluation key of a cell at {@code p} computed on {@code be}: the plan's settings (with the
+     * calibration for GPTQ/AWQ, {@link SweepPlan#evalKey(Precision)}) plus the backend.
+     */
+    public static String evalKey(SweepPlan plan, Backend be, Precision p) {
+        return plan.evalKey(p) + ";backend=" + be.name();
     }
 
     private static void prepareOut(Path out) {

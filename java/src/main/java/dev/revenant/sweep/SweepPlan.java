@@ -1,5 +1,7 @@
 package dev.revenant.sweep;
 
+import dev.revenant.engine.CalibratedQuantizers;
+import dev.revenant.engine.Calibration;
 import dev.revenant.eval.EvalOptions;
 import dev.revenant.quant.Precision;
 import java.nio.file.Files;
@@ -16,15 +18,22 @@ import java.util.Set;
  * What one {@code revenant sweep} evaluates: every model at every precision (a cell each), with one set of
  * evaluation options, on one backend. The first precision is the "full" one the reports compare against.
  * {@code divergenceTokens} is the per-split token budget of each cell's divergence from the checkpoint as stored
- * ({@link Divergence}; 0 = not measured).
+ * ({@link Divergence}; 0 = not measured). {@code calibration} is the calibration GPTQ/AWQ precisions quantize
+ * with (the plan's {@code calibration:} key; {@link Calibration.Options#DEFAULT} otherwise).
  */
 public record SweepPlan(List<ModelSpec> models, List<Precision> precisions, Path data, EvalOptions options,
-                        String backend, int threads, Path out, int divergenceTokens) {
+                        String backend, int threads, Path out, int divergenceTokens, Calibration.Options calibration) {
 
     /** A plan with the default divergence budget ({@link Divergence#DEFAULT_TOKEN_BUDGET}). */
     public SweepPlan(List<ModelSpec> models, List<Precision> precisions, Path data, EvalOptions options,
                      String backend, int threads, Path out) {
         this(models, precisions, data, options, backend, threads, out, Divergence.DEFAULT_TOKEN_BUDGET);
+    }
+
+    /** A plan with the default calibration ({@link Calibration.Options#DEFAULT}). */
+    public SweepPlan(List<ModelSpec> models, List<Precision> precisions, Path data, EvalOptions options,
+                     String backend, int threads, Path out, int divergenceTokens) {
+        this(models, precisions, data, options, backend, threads, out, divergenceTokens, Calibration.Options.DEFAULT);
     }
 
     public SweepPlan {
@@ -59,8 +68,16 @@ public record SweepPlan(List<ModelSpec> models, List<Precision> precisions, Path
         if (threads < 1) {
             throw new IllegalArgumentException("--threads must be ≥ 1, found " + threads);
         }
+        if (calibration == null) {
+            throw new IllegalArgumentException("calibration options missing (use Calibration.Options.DEFAULT)");
+        }
         data = data.toAbsolutePath().normalize();
         out = out.toAbsolutePath().normalize();
+    }
+
+    /** The same plan writing to {@code out} on {@code backend} with {@code threads} threads. */
+    public SweepPlan with(String backend, int threads, Path out) {
+        return new SweepPlan(models, precisions, data, options, backend, threads, out, divergenceTokens, calibration);
     }
 
     /**
@@ -126,7 +143,15 @@ public record SweepPlan(List<ModelSpec> models, List<Precision> precisions, Path
         }
     }
 
-    /** The settings that change a cell's numbers; a journaled cell is reused only when they match. */
+    /**
+     * The settings that change the numbers of a cell at {@code p}: {@link #evalKey()}, plus for GPTQ/AWQ precisions the
+     * calibration's {@linkplain Calibration.Options#key() key} (sample count, length, seed, text content).
+     */
+    public String evalKey(Precision p) {
+        return CalibratedQuantizers.needsCalibration(p) ? evalKey() + ";calibration=" + calibration.key() : evalKey();
+    }
+
+    /** The settings that change every cell's numbers; a journaled cell is reused only when they match. */
     public String evalKey() {
         return "metrics=" + String.join("+", EvalOptions.METRICS.stream().filter(options.metrics()::contains).toList())
                 + ";corpus=" + options.corpus().name() + ":" + new java.util.TreeMap<>(options.corpus().aucRetrain())

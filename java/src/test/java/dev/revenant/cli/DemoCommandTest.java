@@ -17,21 +17,23 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The bundled demo (models/demo in the repository): its plan loads with the eight models and five precisions the
- * demo promises, every model folder and data file is there, and one small cell (the target at fp4, four items of
+ * The bundled demo (models/demo in the repository): its plan loads with the eight models and seven precisions the
+ * demo promises (GPTQ/AWQ calibrated on the retain1 text), every model folder and data file is there, and one small cell (the target at fp4, four items of
  * each file) runs through {@link Sweep} and shows a model that knows its facts.
  */
 class DemoCommandTest {
     @Test
-    void planListsTheEightModelsAndFivePrecisions(@TempDir Path tmp) {
+    void planListsTheEightModelsAndSevenPrecisions(@TempDir Path tmp) {
         Path demo = DemoCommand.locate(null);
         SweepPlan plan = DemoCommand.plan(demo, tmp, "auto", 2);
         assertEquals(List.of("target", "retrain", "ga", "ga_gdr", "ga_klr", "npo", "npo_gdr", "npo_klr"),
                 plan.models().stream().map(ModelSpec::name).toList());
         assertEquals(List.of("target", "retrain", "unlearned", "unlearned", "unlearned", "unlearned", "unlearned",
                 "unlearned"), plan.models().stream().map(ModelSpec::role).toList());
-        assertEquals(List.of("bf16", "int8", "fp4", "nf4", "rtn-w4-g128"),
+        assertEquals(List.of("bf16", "int8", "fp4", "nf4", "rtn-w4-g128", "gptq-w4-g128", "awq-w4-g128"),
                 plan.precisions().stream().map(Precision::name).toList());
+        assertEquals(new dev.revenant.engine.Calibration.Options(demo.resolve("data/raw/retain1.json").normalize(), 8, 128, 0),
+                plan.calibration());
         assertEquals(Set.copyOf(EvalOptions.METRICS), plan.options().metrics());
         plan.checkInputs();
         for (ModelSpec m : plan.models()) {

@@ -159,6 +159,23 @@ class BucketDiagnosticsTest {
     }
 
     @Test
+    void calibratedPrecisionsAreSkippedWithAReasonNotQuantizedAlone() {
+        SweepPlan plan = new SweepPlan(List.of(new ModelSpec("target", "target", target),
+                new ModelSpec("unl", "unlearned", unlearned)), SweepPlan.parsePrecisions(List.of("fp32", "rtn-w4-g128",
+                "gptq-w4-g128", "awq-w4-g128")), tmp, dev.revenant.eval.EvalOptions.defaults(dev.revenant.eval.Corpus.NEWS),
+                "vector", 1, tmp.resolve("out"));
+        SameBucket.Data d = BucketDiagnostics.of(plan, s -> {
+        });
+        assertEquals(14, d.rows().size(), "rtn-w4-g128 only");
+        assertTrue(d.rows().stream().allMatch(r -> r.precision().equals(RTN.name())));
+        assertEquals(List.of("gptq-w4-g128", "awq-w4-g128"), d.skipped().stream().map(SameBucket.Skip::precision).toList());
+        for (SameBucket.Skip sk : d.skipped()) {
+            assertEquals("*", sk.model());
+            assertTrue(sk.reason().contains("calibrated precision"), sk.reason());
+        }
+    }
+
+    @Test
     void layerIndex() {
         assertEquals(12, BucketDiagnostics.layerOf("model.layers.12.mlp.up_proj.weight"));
         assertEquals(-1, BucketDiagnostics.layerOf("lm_head.weight"));

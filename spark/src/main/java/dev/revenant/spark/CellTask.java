@@ -113,7 +113,6 @@ public final class CellTask implements FlatMapFunction<Iterator<CellChunk>, Cell
                     + " is not the checkpoint the driver saw (" + identity + " vs " + chunk.identity()
                     + "); every executor must read the same files (shared storage)");
         }
-        String evalKey = Sweep.evalKey(plan, be);
         Path modelCells = Path.of(out, "cells", m.name());
         Files.createDirectories(modelCells);
         Tokenizer tok = null;
@@ -122,6 +121,7 @@ public final class CellTask implements FlatMapFunction<Iterator<CellChunk>, Cell
                 Precision p = plan.precisions().stream().filter(q -> q.name().equals(pn)).findFirst()
                         .orElseThrow(() -> new IllegalStateException(planFile + ": no precision '" + pn + "'"));
                 Path dir = modelCells.resolve(p.name());
+                String evalKey = Sweep.evalKey(plan, be, p);
                 if (Files.isRegularFile(dir.resolve(CELL_RECORD))) { // a previous attempt of this task finished it
                     log.log(m.name() + "/" + p.name() + " already finished, skipped");
                     done.add(new CellOutcome(m.name(), p.name(), Files.readString(dir.resolve(CELL_RECORD)).trim(),
@@ -133,8 +133,9 @@ public final class CellTask implements FlatMapFunction<Iterator<CellChunk>, Cell
                 Precision loadAs = p;
                 boolean[] written = new boolean[1];
                 if (chunk.contentHash() != null && p.kind() != Precision.Kind.FLOAT) {
-                    synchronized (CACHE_LOCKS.computeIfAbsent(chunk.contentHash() + "-" + p.name(), k -> new Object())) {
-                        load = QuantCache.ensure(m.dir(), chunk.contentHash(), p, cacheRoot, written);
+                    String entry = QuantCache.entryName(chunk.contentHash(), p, plan.calibration());
+                    synchronized (CACHE_LOCKS.computeIfAbsent(entry, k -> new Object())) {
+                        load = QuantCache.ensure(m.dir(), chunk.contentHash(), p, plan.calibration(), cacheRoot, written);
                     }
                     loadAs = null;
                 }

@@ -1,5 +1,6 @@
 package dev.revenant.spark;
 
+import dev.revenant.quant.Precision;
 import dev.revenant.sweep.Journal;
 import dev.revenant.sweep.Sweep;
 import dev.revenant.sweep.SweepPlan;
@@ -17,10 +18,15 @@ final class OutputFolder {
 
     /**
      * True when {@code e} was computed from the checkpoint {@code identity} names with the plan's settings, on the
-     * plan's backend (any backend when the plan says {@code auto}: executors pick their own).
+     * plan's backend (any backend when the plan says {@code auto}: executors pick their own); a GPTQ/AWQ cell also
+     * with the plan's calibration ({@link SweepPlan#evalKey(Precision)}). False for a precision the plan lacks.
      */
     static boolean reusable(Journal.Entry e, SweepPlan plan, Map<String, Object> identity) {
-        String base = plan.evalKey() + ";backend=";
+        Precision p = plan.precisions().stream().filter(q -> q.name().equals(e.precision())).findFirst().orElse(null);
+        if (p == null) {
+            return false;
+        }
+        String base = plan.evalKey(p) + ";backend=";
         return e.identity().equals(identity) && e.evalKey().startsWith(base)
                 && (plan.backend().equals("auto") || e.evalKey().equals(base + plan.backend()));
     }
