@@ -49,6 +49,10 @@ final class CalibrationBackend implements Backend {
     private long cachedFloats;
     private Tensor target;
     private InputSink sink;
+    private boolean cacheAttention;
+    private final Map<Map<Tensor, Cached>, Map<Integer, Cached>> attentionCaches = new IdentityHashMap<>();
+    private Map<Integer, Cached> attentionCache;
+    private long attentionHits;
 
     CalibrationBackend(Backend delegate, long budgetBytes) {
         this.delegate = delegate;
@@ -104,11 +108,28 @@ final class CalibrationBackend implements Backend {
     /** The output cache of one chunk of samples (the caller keeps one map per chunk for the current layer). */
     void cache(Map<Tensor, Cached> perChunk) {
         chunkCache = perChunk;
+        attentionCache = cacheAttention ? attentionCaches.computeIfAbsent(perChunk, m -> new java.util.HashMap<>()) : null;
+    }
+
+    /**
+     * Also remembers attention outputs per chunk, keyed by the query row and a hash of q's rows, the keys and values
+     * and the call's scalars (the stages of a layer rerun the same attention up to three times once q, k and v are
+     * quantized). Off by default; a caller that turns it on clears it per layer with {@link #clearCacheAccounting}.
+     */
+    void cacheAttention(boolean on) {
+        cacheAttention = on;
+    }
+
+    /** Attention calls answered from the cache so far. */
+    long attentionHits() {
+        return attentionHits;
     }
 
     /** Forgets every cached output (a new layer). */
     void clearCacheAccounting() {
         cachedFloats = 0;
+        attentionCaches.clear();
+        attentionCache = null;
     }
 
     @Override
@@ -170,13 +191,31 @@ final class CalibrationBackend implements Backend {
         }
     }
 
-    // FNV-1a over the float bits with a final mix: equal inputs give equal hashes; a collision between two
-    // different inputs of the same weight in one chunk (2^-64) is the only way a stale output could be reused
+    // FNV-1a over the float bits in four interleaved streams (independent multiply chains), then mixed: equal inputs
+    // give equal hashes; a collision between two different inputs of the same weight in one chunk (~2^-64) is the only
+    // way a stale output could be reused
     private static long hash(float[] x, int n) {
-        long h = 0xcbf29ce484222325L;
-        for (int i = 0; i < n; i++) {
-            h = (h ^ Float.floatToRawIntBits(x[i])) * 0x100000001b3L;
+        return hash(x, 0, n);
+    }
+
+    private static long hash(float[] x, int from, int n) {
+        final long p = 0x100000001b3L;
+        long a = 0xcbf29ce484222325L;
+        long b = a ^ 1;
+        long c = a ^ 2;
+        long d = a ^ 3;
+        int i = from;
+        int end = from + n;
+        for (; i + 3 < end; i += 4) {
+            a = (a ^ Float.floatToRawIntBits(x[i])) * p;
+            b = (b ^ Float.floatToRawIntBits(x[i + 1])) * p;
+            c = (c ^ Float.floatToRawIntBits(x[i + 2])) * p;
+            d = (d ^ Float.floatToRawIntBits(x[i + 3])) * p;
         }
+        for (; i < end; i++) {
+            a = (a ^ Float.floatToRawIntBits(x[i])) * p;
+        }
+        long h = ((a * 31 + b) * 31 + c) * 31 + d + n;
         h ^= h >>> 33;
         h *= 0xff51afd7ed558ccdL;
         return h ^ (h >>> 33);
@@ -190,6 +229,28 @@ final class CalibrationBackend implements Backend {
     @Override
     public void attention(float[] q, int qRow, int tokens, int start, float[] k, float[] v, int nHeads, int nKv, int headDim,
                           int window, float scale, float[] out, int outRow, float[] scratch) {
+        if (attentionCache == null) {
+            delegate.attention(q, qRow, tokens, start, k, v, nHeads, nKv, headDim, window, scale, out, outRow, scratch);
+            return;
+        }
+        int qDim = nHeads * headDim;
+        int kvLen = (start + tokens) * nKv * headDim;
+        long h = hash(q, qRow * qDim, tokens * qDim);
+        h = h * 31 + hash(k, 0, kvLen);
+        h = h * 31 + hash(v, 0, kvLen);
+        h = h * 31 + (((long) start << 32) ^ ((long) tokens << 16) ^ window ^ ((long) Float.floatToRawIntBits(scale) << 40));
+        int n = tokens * qDim;
+        Cached hit = attentionCache.get(qRow);
+        if (hit != null && hit.inputHash() == h && hit.rows() == tokens) {
+            System.arraycopy(hit.out(), 0, out, outRow * qDim, n);
+            attentionHits++;
+            return;
+        }
         delegate.attention(q, qRow, tokens, start, k, v, nHeads, nKv, headDim, window, scale, out, outRow, scratch);
+        long old = hit == null ? 0 : hit.out().length;
+        if (cachedFloats - old + n <= budgetFloats) {
+            attentionCache.put(qRow, new Cached(null, h, tokens, java.util.Arrays.copyOfRange(out, outRow * qDim, outRow * qDim + n)));
+            cachedFloats += n - old;
+        }
     }
 }

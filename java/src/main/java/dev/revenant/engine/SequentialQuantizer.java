@@ -63,6 +63,9 @@ public final class SequentialQuantizer {
     public record Result(Map<Tensor, QuantizedWeight> weights, Map<Tensor, Tensor> replaced, List<LayerTimes> times) {
     }
 
+    /** Attention calls the last {@link #run} answered from its cache (for the test of the cache). */
+    static volatile long lastAttentionHits;
+
     private SequentialQuantizer() {
     }
 
@@ -74,12 +77,19 @@ public final class SequentialQuantizer {
      */
     public static <F> Result run(Model model, List<int[]> samples, WeightQuantizer<F> quantizer, int chunkRows,
                                  Listener listener) {
+        return run(model, samples, quantizer, chunkRows, listener, true);
+    }
+
+    /** As above; {@code cacheAttention} false recomputes every attention (the test of the attention cache). */
+    static <F> Result run(Model model, List<int[]> samples, WeightQuantizer<F> quantizer, int chunkRows,
+                          Listener listener, boolean cacheAttention) {
         if (samples.isEmpty()) {
             throw new IllegalArgumentException("calibration needs at least one sample");
         }
         ModelConfig c = model.config();
         long budget = Math.max(0, Runtime.getRuntime().maxMemory() / 3);
         CalibrationBackend cb = new CalibrationBackend(model.backend(), budget);
+        cb.cacheAttention(cacheAttention);
         Forward fwd = new Forward(model, cb);
         List<int[]> chunks = chunks(samples, chunkRows);
         // hidden[i]: the residual stream of chunk i entering the current layer, (chunk tokens, hidden)
@@ -153,6 +163,7 @@ public final class SequentialQuantizer {
                 listener.layerDone(l, c.numLayers(), t);
             }
         }
+        lastAttentionHits = cb.attentionHits();
         return new Result(out, Map.of(), times);
     }
 

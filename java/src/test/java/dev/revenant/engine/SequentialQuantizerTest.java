@@ -68,6 +68,34 @@ class SequentialQuantizerTest {
         }
     }
 
+    /**
+     * The attention cache (stages of a layer reuse the attention of unchanged q, k, v) changes nothing: GPTQ codes,
+     * scales and zeros of every decoder weight equal those of a run that recomputes every attention, for two chunk
+     * sizes (one sample per chunk, and all in one).
+     */
+    @Test
+    void attentionCacheGivesTheSameGptqWeights() {
+        Path dir = Fixtures.model("llama");
+        Precision p = Precision.parse("gptq-w4-g128");
+        Calibration cal = Calibration.random(512, new Calibration.Options(null, 4, 17, 9));
+        for (int chunk : new int[] {17, 68}) {
+            try (Backend be = Backends.create("vector", 2); Model m = Model.load(dir, be)) {
+                var on = SequentialQuantizer.run(m, cal.samples(), CalibratedQuantizers.gptq(p), chunk, null, true).weights();
+                assertTrue(SequentialQuantizer.lastAttentionHits >= 3L * 4 * 2,
+                        "three later stages of each of 2 layers reuse the 4 samples' attention: " + SequentialQuantizer.lastAttentionHits);
+                var off = SequentialQuantizer.run(m, cal.samples(), CalibratedQuantizers.gptq(p), chunk, null, false).weights();
+                assertEquals(off.keySet(), on.keySet());
+                for (Tensor w : off.keySet()) {
+                    var a = ((dev.revenant.quant.GptqPacked) on.get(w)).body();
+                    var b = ((dev.revenant.quant.GptqPacked) off.get(w)).body();
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(b.codes(), a.codes(), w.name() + " codes, chunk " + chunk);
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(b.scale(), a.scale(), w.name() + " scales");
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(b.zero(), a.zero(), w.name() + " zeros");
+                }
+            }
+        }
+    }
+
     @Test
     void hessiansComeFromTheQuantizedLayersBefore() {
         Path dir = Fixtures.model("llama");
