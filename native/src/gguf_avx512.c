@@ -24,7 +24,8 @@
 /* Decode (one x row, dtile below): 4 weight rows per tile, the next tile's rows prefetched into L2. Measured
  * at 4096 x 4096 q4_0, 2 threads, weights from DRAM (fraction of the read bandwidth measured in the same
  * run, medians of 7, load average 6-7): 8 rows 0.60, 4 rows 0.64, 8 rows without the L2 prefetch 0.45;
- * an L1 prefetch 256 or 512 bytes ahead in the current rows on top changed nothing beyond the noise. */
+ * an L1 prefetch 256 or 512 bytes ahead in the current rows on top, 2 rows, or the L2 prefetch two tiles
+ * ahead changed nothing beyond the noise (0.60-0.65 at load average 3). */
 #define DC 4
 
 /* q[0..15] = p[0..15] + p[16..31], then step 2 of the order as in matmul_avx512.c. */
@@ -104,9 +105,10 @@ static inline __attribute__((always_inline)) void ddec_q4_0(const uint8_t *b, fl
                 const int64_t bn = b + 16 < nb ? b + 16 : nb - 1; /* the next chunk's scales, a chunk early */ \
                 for (int c = 0; c < C; c++) memcpy(&h[cur ^ 1][c][t], wc + c * rb + bn * (BYTES), 2);       \
                 const __m512 x0 = _mm512_loadu_ps(x + b * RV_QK), x1 = _mm512_loadu_ps(x + b * RV_QK + 16);  \
-                const uint8_t *q = pf + b * C * (BYTES);                                                    \
-                for (int l = 0; l < C * (BYTES); l += 64)                                                   \
-                    if (q + l < pfend) _mm_prefetch((const char *) (q + l), _MM_HINT_T1);            \
+                /* each line of the next tile once: those starting in this step's C * BYTES bytes */     \
+                const uintptr_t lo = (uintptr_t) (pf + b * C * (BYTES)), hi = lo + C * (BYTES);             \
+                for (uintptr_t l = (lo + 63) & ~(uintptr_t) 63; l < hi && l < (uintptr_t) pfend; l += 64)   \
+                    _mm_prefetch((const char *) l, _MM_HINT_T1);                                            \
                 for (int c = 0; c < C; c++) {                                                               \
                     __m512 wv[2];                                                                           \
                     DEC(wc + c * rb + b * (BYTES), sc[c][t], wv);                                           \
