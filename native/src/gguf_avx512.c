@@ -4,24 +4,29 @@
  * scale: exact, GgufBlocks' value), which two accumulators per output take: lane l of
  * accumulator h holds p[16h + l], the order of revenant_cpu.h. The blocks are read in place.
  *
- * Tiles: R activation rows x C weight rows, every block decoded once per tile and used for all
- * R rows. Decode (one row): 1 x 8, eight weight streams in flight, each prefetched PF bytes
- * ahead; small batches (2, 3 rows) decode each block once for all their rows; prefill walks groups of 4 rows outside, columns
- * inside (4 x 2 tiles), so the column chunk [n0, n1) (NativeCpuBackend: about 256 KiB of
- * blocks) comes from L2 for every group after the first.
+ * Decode (one row): dtile below (scales widened 16 blocks at a time, the next tile prefetched into L2).
+ * Batches: R activation rows x C weight rows, every block decoded once per tile and used for all
+ * R rows, each weight row prefetched PF bytes ahead; small batches (2, 3 rows) decode each block once
+ * for all their rows; prefill walks groups of 4 rows outside, columns inside (4 x 2 tiles), so the
+ * column chunk [n0, n1) (NativeCpuBackend: about 256 KiB of blocks) comes from L2 for every group
+ * after the first.
  */
 #include <immintrin.h>
 
 #include "common.h"
 #include "fold_avx512.h"
 
-/* Decode tile width and software prefetch distance in bytes along each weight row: measured at
- * 4096 x 4096, batch 1, 2 threads, weights from DRAM, on the 2-core Sapphire Rapids VM (q8_0 /
- * q4_0 GB/s): 4 columns, no prefetch 17.8 / 9.8; 8 columns 20.3 / 11.5; 8 columns + 256 B 23 / 15;
- * 512 B 22 / 13.8; 1024 B 18 / 12. Rows are short (K/32 blocks of 34 or 18 bytes: 4.3 / 2.3 KiB
- * at K = 4096), too short for the hardware prefetcher to ramp up on each. */
-#define C1 8
+/* Software prefetch distance in bytes along each weight row of the batched tiles (measured for the
+ * former 1 x 8 decode tile at 4096 x 4096, 2 threads, q8_0 / q4_0 GB/s: no prefetch 20.3 / 11.5;
+ * 256 B 23 / 15; 512 B 22 / 13.8; 1024 B 18 / 12). Rows are short (K/32 blocks of 34 or 18 bytes:
+ * 4.3 / 2.3 KiB at K = 4096), too short for the hardware prefetcher to ramp up on each. */
 #define PF 256
+/* Decode (one x row, dtile below): 4 weight rows per tile, the next tile's rows prefetched into L2. Measured
+ * at 4096 x 4096 q4_0, 2 threads, weights from DRAM (fraction of the read bandwidth measured in the same
+ * run, medians of 7, load average 6-7): 8 rows 0.60, 4 rows 0.64, 8 rows without the L2 prefetch 0.45;
+ * an L1 prefetch 256 or 512 bytes ahead in the current rows on top, 2 rows, or the L2 prefetch two tiles
+ * ahead changed nothing beyond the noise (0.60-0.65 at load average 3). */
+#define DC 4
 
 /* q[0..15] = p[0..15] + p[16..31], then step 2 of the order as in matmul_avx512.c. */
 static inline float hsum2(__m512 a0, __m512 a1) {
@@ -55,6 +60,82 @@ static inline __attribute__((always_inline)) void dec_q4_0(const uint8_t *b, __m
     w[0] = _mm512_permutexvar_ps(v, t);
     w[1] = _mm512_permutexvar_ps(_mm512_srli_epi32(v, 4), t);
 }
+
+/* Decode forms of the two block decoders: the scale already widened (d, from the staged scales below),
+ * so a block costs no fp16 conversion: the multiply takes d as a broadcast memory operand. Same values. */
+static inline __attribute__((always_inline)) void ddec_q8_0(const uint8_t *b, float d, __m512 *w) {
+    __m512 vd = _mm512_set1_ps(d);
+    w[0] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *) (b + 2)))), vd);
+    w[1] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *) (b + 18)))), vd);
+}
+
+static inline __attribute__((always_inline)) void ddec_q4_0(const uint8_t *b, float d, __m512 *w) {
+    const __m512 q8 = _mm512_setr_ps(-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7);
+    __m512 t = _mm512_mul_ps(q8, _mm512_set1_ps(d));
+    __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (b + 2)));
+    w[0] = _mm512_permutexvar_ps(v, t);
+    w[1] = _mm512_permutexvar_ps(_mm512_srli_epi32(v, 4), t);
+}
+
+/*
+ * Decode (one x row): out[j0 + c] for c < C over the C weight rows at wc (rb bytes apart, nb blocks each).
+ * Per 16 blocks the 16 fp16 scales of each row are gathered (scalar loads) and widened by one vcvtph2ps into
+ * sc[c][]: the per-block broadcast + conversion was about a third of the vector uops of a Q4_0 block. While
+ * it runs, the tile prefetches the next C rows into L2 (pf .. pfend: the rows after this tile inside [n0, n1),
+ * C * BYTES bytes per block step), so that tile's reads hit L2: the rows are short (2.3 KiB for Q4_0 at
+ * K = 4096) and the hardware streamer restarts on every one.
+ */
+#define DEFINE_GGUF_DECODE(SFX, BYTES, DEC)                                                                 \
+    static inline __attribute__((always_inline)) void dtile_##SFX(const uint8_t *wc, int64_t rb, int64_t nb,  \
+                                                                  const float *x, const uint8_t *pf,          \
+                                                                  const uint8_t *pfend, float *o,             \
+                                                                  const float *bias, const int C) {           \
+        __m512 acc[DC][2];                                                                                  \
+        float sc[DC][16] __attribute__((aligned(64)));                                                      \
+        uint16_t h[2][DC][16] __attribute__((aligned(64)));                                                  \
+        for (int c = 0; c < C; c++) acc[c][0] = acc[c][1] = _mm512_setzero_ps();                            \
+        for (int c = 0; c < C; c++)                                                                         \
+            for (int t = 0; t < 16; t++) memcpy(&h[0][c][t], wc + c * rb + (t < nb ? t : nb - 1) * (BYTES), 2); \
+        for (int64_t b0 = 0, cur = 0; b0 < nb; b0 += 16, cur ^= 1) {                                        \
+            const int m = nb - b0 < 16 ? (int) (nb - b0) : 16;                                              \
+            for (int c = 0; c < C; c++)                                                                     \
+                _mm512_store_ps(sc[c], _mm512_cvtph_ps(_mm256_load_si256((const __m256i *) h[cur][c])));   \
+            for (int t = 0; t < m; t++) {                                                                   \
+                const int64_t b = b0 + t;                                                                   \
+                const int64_t bn = b + 16 < nb ? b + 16 : nb - 1; /* the next chunk's scales, a chunk early */ \
+                for (int c = 0; c < C; c++) memcpy(&h[cur ^ 1][c][t], wc + c * rb + bn * (BYTES), 2);       \
+                const __m512 x0 = _mm512_loadu_ps(x + b * RV_QK), x1 = _mm512_loadu_ps(x + b * RV_QK + 16);  \
+                /* each line of the next tile once: those starting in this step's C * BYTES bytes */     \
+                const uintptr_t lo = (uintptr_t) (pf + b * C * (BYTES)), hi = lo + C * (BYTES);             \
+                for (uintptr_t l = (lo + 63) & ~(uintptr_t) 63; l < hi && l < (uintptr_t) pfend; l += 64)   \
+                    _mm_prefetch((const char *) l, _MM_HINT_T1);                                            \
+                for (int c = 0; c < C; c++) {                                                               \
+                    __m512 wv[2];                                                                           \
+                    DEC(wc + c * rb + b * (BYTES), sc[c][t], wv);                                           \
+                    acc[c][0] = _mm512_fmadd_ps(x0, wv[0], acc[c][0]);                                      \
+                    acc[c][1] = _mm512_fmadd_ps(x1, wv[1], acc[c][1]);                                      \
+                }                                                                                           \
+            }                                                                                               \
+        }                                                                                                   \
+        for (int c = 0; c < C; c++) {                                                                       \
+            float s = hsum2(acc[c][0], acc[c][1]);                                                          \
+            o[c] = bias ? s + bias[c] : s;                                                                  \
+        }                                                                                                   \
+    }                                                                                                       \
+                                                                                                            \
+    /* Columns [n0, n1) of the one x row: tiles of DC, then single rows. */                                 \
+    static void decode_##SFX(const uint8_t *w, const float *bias, const float *x, int64_t k, int64_t n0,     \
+                             int64_t n1, float *out) {                                                      \
+        const int64_t nb = k / RV_QK, rb = nb * (BYTES);                                                    \
+        const uint8_t *end = w + n1 * rb;                                                                   \
+        int64_t j = n0;                                                                                     \
+        for (; j + DC <= n1; j += DC)                                                                       \
+            dtile_##SFX(w + j * rb, rb, nb, x, w + (j + DC) * rb, end, out + j, bias ? bias + j : NULL, DC); \
+        for (; j < n1; j++) dtile_##SFX(w + j * rb, rb, nb, x, end, end, out + j, bias ? bias + j : NULL, 1); \
+    }
+
+DEFINE_GGUF_DECODE(q8_0, RV_Q8_0_BYTES, ddec_q8_0)
+DEFINE_GGUF_DECODE(q4_0, RV_Q4_0_BYTES, ddec_q4_0)
 
 /* out[r, j] for r in [r0, r0 + R), j in [j0, j0 + C); R and C are constants after inlining. */
 #define DEFINE_GGUF_AVX512(SFX, BYTES, DEC)                                                                 \
@@ -119,7 +200,7 @@ static inline __attribute__((always_inline)) void dec_q4_0(const uint8_t *b, __m
         int64_t r4 = rows - rows % 4;                                                                       \
         for (int64_t r = 0; r < r4; r += 4) cols_##SFX(w, bias, x, k, n, r, n0, n1, out, 4, 2);             \
         switch (rows - r4) {                                                                                \
-        case 1: cols_##SFX(w, bias, x, k, n, r4, n0, n1, out, 1, C1); break;                                 \
+        case 1: decode_##SFX(w, bias, x + r4 * k, k, n0, n1, out + r4 * n); break;                          \
         case 2: cols_##SFX(w, bias, x, k, n, r4, n0, n1, out, 2, 4); break;                                 \
         case 3: cols_##SFX(w, bias, x, k, n, r4, n0, n1, out, 3, 2); break;                                 \
         default: break;                                                                                     \

@@ -99,7 +99,7 @@ final class BenchMatmul implements Callable<Integer> {
                 int copies = copies(wBytes);
                 QuantizedWeight[] reps = new QuantizedWeight[copies];
                 for (int c = 0; c < copies; c++) {
-                    reps[c] = PackedKernels.copy(q);
+                    reps[c] = Quantizers.copy(q);
                 }
                 for (int i = 0; i < Math.min(copies, 8); i++) {
                     be.matmulPacked(reps[i], null, x, batch, y); // warm-up

@@ -35,6 +35,22 @@ public final class Quantizers {
         };
     }
 
+    /**
+     * A deep copy of {@code w}'s arrays (benchmarks keep many copies so that every call reads its weights from
+     * DRAM, as decode does).
+     */
+    public static QuantizedWeight copy(QuantizedWeight w) {
+        return switch (w) {
+            case RtnPacked q -> new RtnPacked(q.name(), q.rows(), q.cols(), q.bits(), q.groupSize(), q.sym(),
+                    q.codes().clone(), q.scale().clone(), q.zero().clone());
+            case GgufPacked q -> new GgufPacked(q.type(), q.name(), q.rows(), q.cols(), q.blocks().clone());
+            case GptqPacked q -> new GptqPacked(q.name(), q.precision(), (RtnPacked) copy(q.body()),
+                    q.perm() == null ? null : q.perm().clone());
+            case Bnb4Packed q -> new Bnb4Packed(q.kind(), q.name(), q.shape(), q.n(), q.packed().clone(), q.absmax().clone());
+            case Int8Packed q -> new Int8Packed(q.name(), q.rows(), q.cols(), q.cb().clone(), q.scb().clone());
+        };
+    }
+
     private static IllegalArgumentException unknown(Precision p) {
         return new IllegalArgumentException("no quantizer for precision '" + p.name() + "'");
     }

@@ -129,7 +129,8 @@ class NativeBnb4Test {
         NativeLibrary lib = NativeLibrary.get();
         Random rnd = new Random(3);
         for (Bnb4Packed.Kind kind : KINDS) {
-            for (int[] kn : new int[][] {{4096, 9}, {31, 5}, {200, 31}, {1, 1}, {4160, 3}}) {
+            // 8320 x 37: the AVX-512 decode's x blocks of 4096 (three, the last partial) and column groups of 32
+            for (int[] kn : new int[][] {{4096, 9}, {31, 5}, {200, 31}, {1, 1}, {4160, 3}, {8320, 37}}) {
                 for (int rows : new int[] {1, 2, 3, 4, 5, 7, 9}) {
                     Bnb4Packed w = quantized(kind, kn[1], kn[0], rows * 7L + kn[0]);
                     float[] b = NativeCpuBackendTest.random(rnd, kn[1]);

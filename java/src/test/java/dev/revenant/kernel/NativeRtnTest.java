@@ -169,7 +169,8 @@ class NativeRtnTest {
         Object[][] all = Arrays.copyOf(PRECISIONS, PRECISIONS.length + ODD_GROUPS.length);
         System.arraycopy(ODD_GROUPS, 0, all, PRECISIONS.length, ODD_GROUPS.length);
         for (Object[] p : all) {
-            for (int[] kn : new int[][] {{4096, 9}, {31, 5}, {200, 31}, {1, 1}, {4111, 3}}) {
+            // 8300 x 37: the AVX-512 decode's x blocks of 4096 (three, the last partial) and column groups of 32
+            for (int[] kn : new int[][] {{4096, 9}, {31, 5}, {200, 31}, {1, 1}, {4111, 3}, {8300, 37}}) {
                 for (int rows : new int[] {1, 2, 3, 4, 5, 6, 7, 9}) {
                     RtnPacked w = quantized(p, kn[1], kn[0], rows * 7L + kn[0]);
                     float[] b = NativeCpuBackendTest.random(rnd, kn[1]);
@@ -180,6 +181,31 @@ class NativeRtnTest {
                                 p[0] + " " + C_NAME + sfx + " vs generic, K=" + kn[0] + " N=" + kn[1] + " rows=" + rows);
                     }
                 }
+            }
+        }
+    }
+
+    /**
+     * 8-bit codes whose first 64 per row are below 16: the AVX-512 decode starts on its 4-bit table path, meets a
+     * larger code later and must redo the call on the general path (same bits as generic).
+     */
+    @Test
+    void largeCodesAfterSmallOnesLeaveTheTablePath() throws Throwable {
+        NativeLibrary lib = NativeLibrary.get();
+        Random rnd = new Random(5);
+        for (int[] kn : new int[][] {{4096, 9}, {8300, 37}, {200, 31}}) {
+            RtnPacked w = quantized(PRECISIONS[2], kn[1], kn[0], 11L + kn[0]);
+            byte[] codes = w.codes();
+            for (int j = 0; j < kn[1]; j++) {
+                for (int i = 0; i < 64 && i < kn[0]; i++) {
+                    codes[j * kn[0] + i] &= 15;
+                }
+            }
+            float[] b = NativeCpuBackendTest.random(rnd, kn[1]);
+            float[] x = NativeCpuBackendTest.random(rnd, kn[0]);
+            float[] expect = call(lib, C_NAME + "_generic", w, b, x, 1);
+            for (String sfx : NativeGgufTest.kernels(lib)) {
+                assertArrayEquals(expect, call(lib, C_NAME + sfx, w, b, x, 1), C_NAME + sfx + " K=" + kn[0]);
             }
         }
     }
