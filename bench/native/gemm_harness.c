@@ -1,0 +1,168 @@
+/*
+ * Batched (rows >= 2) F32/BF16 GFLOP/s of librevenant_cpu.so's AVX-512 GEMM, several builds of the library in one
+ * process, each round timing them back to back (order reversed every other round) after an FMA-peak pass (12
+ * independent zmm FMA chains per thread, as FmaPeak does in Java): the ratio to that peak is what compares across
+ * rounds on a shared machine. Columns are split as NativeCpuBackend does from 16 rows (bigChunk: about 1 MiB of
+ * fp32 weights, whole 6-column tiles, >= 4 chunks per thread, claimed dynamically). Before timing, every library's
+ * output must equal the first one's bit for bit.
+ *
+ *   gcc -O2 -mavx512f -o gemm_harness gemm_harness.c -ldl -lpthread
+ *   make -C native OUT=/tmp/old   (at the old commit; likewise /tmp/new)
+ *   ./gemm_harness f32|bf16 /tmp/old/librevenant_cpu.so /tmp/new/librevenant_cpu.so
+ * Environment: ROUNDS (5), SHAPE (4096x4096, OUTxIN), ROWS (64), THREADS (2), CPUCLOCK (time by process CPU
+ * time), CHUNK (columns per call).
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <immintrin.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef int (*mm_fn)(const void *, const float *, const float *, int64_t, int64_t, int64_t, int64_t, int64_t, float *);
+
+static int cpuclock;
+static double now(void) {
+    struct timespec t;
+    clock_gettime(cpuclock ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static int N = 4096, K = 4096, T = 2, ROWS = 64, bf16;
+static void *W;
+static float *X, *OUT[16];
+static mm_fn fn;
+static float *out;
+static long chunk;
+static long cursor[1 << 16];
+static int iters;
+
+static void *worker(void *arg) {
+    (void) arg;
+    long nch = (N + chunk - 1) / chunk;
+    for (int it = 0; it < iters; it++) {
+        long q;
+        while ((q = __atomic_fetch_add(&cursor[it], 1, __ATOMIC_RELAXED)) < nch) {
+            long j = q * chunk;
+            fn(W, NULL, X, ROWS, K, N, j, j + chunk < N ? j + chunk : N, out);
+        }
+    }
+    return NULL;
+}
+
+static double run(mm_fn f, float *o, int its) {
+    fn = f;
+    out = o;
+    memset(cursor, 0, sizeof cursor);
+    iters = its;
+    pthread_t th[16];
+    double t0 = now();
+    for (long t = 0; t < T; t++) pthread_create(&th[t], NULL, worker, (void *) t);
+    for (long t = 0; t < T; t++) pthread_join(th[t], NULL);
+    return (now() - t0) / its;
+}
+
+static void *fmaworker(void *arg) {
+    (void) arg;
+    __m512 a[12], m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
+    for (int i = 0; i < 12; i++) a[i] = _mm512_set1_ps(i);
+    for (long it = 0; it < 20000000; it++)
+        for (int i = 0; i < 12; i++) {
+            a[i] = _mm512_fmadd_ps(a[i], m, c);
+            __asm__("" : "+v"(a[i]));
+        }
+    float s = 0;
+    for (int i = 0; i < 12; i++) s += _mm512_reduce_add_ps(a[i]);
+    volatile float sink = s;
+    (void) sink;
+    return NULL;
+}
+
+static double fmapeak(void) {
+    pthread_t th[16];
+    double t0 = now();
+    for (long t = 0; t < T; t++) pthread_create(&th[t], NULL, fmaworker, NULL);
+    for (long t = 0; t < T; t++) pthread_join(th[t], NULL);
+    return 20000000.0 * 12 * 32 * T / (now() - t0) / 1e9;
+}
+
+static int cmpd(const void *a, const void *b) {
+    double x = *(const double *) a, y = *(const double *) b;
+    return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 3) {
+        fprintf(stderr, "gemm_harness f32|bf16 lib... (env ROUNDS SHAPE ROWS THREADS CPUCLOCK CHUNK)\n");
+        return 1;
+    }
+    bf16 = !strcmp(argv[1], "bf16");
+    int nl = argc - 2;
+    int rounds = getenv("ROUNDS") ? atoi(getenv("ROUNDS")) : 5;
+    if (getenv("SHAPE")) sscanf(getenv("SHAPE"), "%dx%d", &N, &K);
+    if (getenv("THREADS")) T = atoi(getenv("THREADS"));
+    if (getenv("ROWS")) ROWS = atoi(getenv("ROWS"));
+    cpuclock = getenv("CPUCLOCK") != NULL;
+    mm_fn f[16];
+    for (int l = 0; l < nl; l++) {
+        void *h = dlopen(argv[2 + l], RTLD_NOW | RTLD_LOCAL);
+        if (!h) { fprintf(stderr, "%s\n", dlerror()); return 1; }
+        f[l] = (mm_fn) dlsym(h, bf16 ? "rv_matmul_bf16_f32_avx512" : "rv_matmul_f32_f32_avx512");
+        if (!f[l]) { fprintf(stderr, "%s: no symbol\n", argv[2 + l]); return 1; }
+    }
+    long nk = (long) N * K;
+    srand(1);
+    if (bf16) {
+        uint16_t *w = aligned_alloc(64, nk * 2);
+        for (long i = 0; i < nk; i++) w[i] = 0x3c00 + (rand() & 0x3ff) + (rand() % 2 ? 0x8000 : 0);
+        W = w;
+    } else {
+        float *w = aligned_alloc(64, nk * 4);
+        for (long i = 0; i < nk; i++) w[i] = rand() / (float) RAND_MAX * 2 - 1;
+        W = w;
+    }
+    X = aligned_alloc(64, sizeof(float) * K * ROWS);
+    for (long i = 0; i < (long) K * ROWS; i++) X[i] = rand() / (float) RAND_MAX * 2 - 1;
+    for (int l = 0; l < nl; l++) OUT[l] = aligned_alloc(64, sizeof(float) * N * ROWS);
+    chunk = (1 << 20) / (4L * K);
+    if (chunk > 1024) chunk = 1024;
+    if (chunk < 1) chunk = 1;
+    long per = (N + 4L * T - 1) / (4L * T);
+    if (chunk > per) chunk = per;
+    if (chunk >= 6) chunk -= chunk % 6;
+    if (getenv("CHUNK")) chunk = atol(getenv("CHUNK"));
+    for (int l = 0; l < nl; l++) {
+        run(f[l], OUT[l], 1);
+        if (l > 0 && memcmp(OUT[0], OUT[l], sizeof(float) * N * ROWS)) {
+            fprintf(stderr, "library %d differs from library 0\n", l);
+            return 2;
+        }
+    }
+    double flops = 2.0 * ROWS * nk;
+    int its = (int) (2e9 / flops) + 1;
+    double r[16][64], g[16][64], pk[64];
+    printf("%s %dx%d rows %d threads %d chunk %ld its %d\n", argv[1], N, K, ROWS, T, chunk, its);
+    for (int rd = 0; rd < rounds; rd++) {
+        pk[rd] = fmapeak();
+        for (int q = 0; q < nl; q++) {
+            int l = rd % 2 ? nl - 1 - q : q;
+            double t = run(f[l], OUT[l], its);
+            g[l][rd] = flops / t / 1e9;
+            r[l][rd] = g[l][rd] / pk[rd];
+        }
+        printf("round %d peak %.0f:", rd, pk[rd]);
+        for (int l = 0; l < nl; l++) printf("  [%d] %.1f GFLOP/s %.3f", l, g[l][rd], r[l][rd]);
+        printf("\n");
+    }
+    for (int l = 0; l < nl; l++) {
+        qsort(g[l], rounds, sizeof(double), cmpd);
+        qsort(r[l], rounds, sizeof(double), cmpd);
+        printf("median [%d] %s: %.1f GFLOP/s, %.3f of the FMA peak\n", l, argv[2 + l], g[l][rounds / 2], r[l][rounds / 2]);
+    }
+    qsort(pk, rounds, sizeof(double), cmpd);
+    printf("median FMA peak %.0f GFLOP/s\n", pk[rounds / 2]);
+    return 0;
+}
