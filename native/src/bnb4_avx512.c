@@ -10,6 +10,7 @@
 
 #include "common.h"
 #include "fold_avx512.h"
+#include "gemm_avx512.h"
 
 #define C1 8
 
@@ -161,6 +162,19 @@ static void decode_lut(const uint8_t *packed, const float *absmax, __m512 book, 
     }
 }
 
+/* The GEMM core's tile of bnb 4-bit weights (k % 64 == 0: every 16-block starts on a byte and lies in one absmax
+ * block; Bnb4Packed.dequantize's one rounding, as dec16). W->zero holds the 16-float table. */
+static void pack_bnb4(const rv_gemm_w *W, int64_t j, int C, int64_t kb, int64_t nbk, float *wp) {
+    const __m512 book = _mm512_loadu_ps(W->zero);
+    for (int c = 0; c < C; c++)
+        for (int64_t m = 0; m < nbk; m++)
+            for (int a = 0; a < 4; a++) {
+                const int64_t e = (j + c) * W->k + kb + 64 * m + 16 * a;
+                _mm512_store_ps(wp + ((a * nbk + m) * GC + c) * 16,
+                                dec16((const uint8_t *) W->w, W->scale, W->zero, book, e, 1));
+            }
+}
+
 int rv_matmul_bnb4_f32_avx512(const uint8_t *packed, const float *absmax, const float *table, const float *bias,
                               const float *x, int64_t rows, int64_t k, int64_t n, int64_t n0, int64_t n1, float *out) {
     const int need = RV_CPU_AVX512F | RV_CPU_AVX512BW | RV_CPU_AVX512VL | RV_CPU_FMA;
@@ -172,6 +186,12 @@ int rv_matmul_bnb4_f32_avx512(const uint8_t *packed, const float *absmax, const 
         return st;
     }
     if (rows == 0 || n1 == n0) {
+        return RV_OK;
+    }
+    if (rows >= RV_GEMM_ROWS && k % 64 == 0) { /* the RTN order is then the F32 order: the GEMM core */
+        const rv_gemm_w W = {.w = packed, .scale = absmax, .zero = table, .k = k, .n = n, .ng = 4, .rowbytes = k / 2,
+                             .pack = pack_bnb4, .tail = NULL};
+        rv_gemm(&W, bias, x, rows, n0, n1, out);
         return RV_OK;
     }
     __m512 book = _mm512_loadu_ps(table);

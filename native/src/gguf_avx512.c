@@ -15,6 +15,7 @@
 
 #include "common.h"
 #include "fold_avx512.h"
+#include "gemm_avx512.h"
 
 /* Software prefetch distance in bytes along each weight row of the batched tiles (measured for the
  * former 1 x 8 decode tile at 4096 x 4096, 2 threads, q8_0 / q4_0 GB/s: no prefetch 20.3 / 11.5;
@@ -187,6 +188,18 @@ DEFINE_GGUF_DECODE(q4_0, RV_Q4_0_BYTES, ddec_q4_0)
         for (; j < n1; j++) tile_##SFX(w, bias, x, k, n, r0, j, out, R, 1);                                 \
     }                                                                                                       \
                                                                                                             \
+    /* The GEMM core's tile (ng = 2: the GGUF order's 32 partial sums): block m's two halves to Wp[0], Wp[1]. */ \
+    static void pack_##SFX(const rv_gemm_w *W, int64_t j, int C, int64_t kb, int64_t nbk, float *wp) {       \
+        const uint8_t *w = (const uint8_t *) W->w + j * W->rowbytes + kb / RV_QK * (BYTES);                  \
+        for (int c = 0; c < C; c++)                                                                         \
+            for (int64_t m = 0; m < nbk; m++) {                                                             \
+                __m512 wv[2];                                                                               \
+                DEC(w + c * W->rowbytes + m * (BYTES), wv);                                                 \
+                _mm512_store_ps(wp + (m * GC + c) * 16, wv[0]);                                             \
+                _mm512_store_ps(wp + ((nbk + m) * GC + c) * 16, wv[1]);                                     \
+            }                                                                                               \
+    }                                                                                                       \
+                                                                                                            \
     int rv_matmul_##SFX##_f32_avx512(const uint8_t *w, const float *bias, const float *x, int64_t rows,     \
                                      int64_t k, int64_t n, int64_t n0, int64_t n1, float *out) {            \
         const int need = RV_CPU_AVX512F | RV_CPU_AVX512BW | RV_CPU_AVX512VL | RV_CPU_FMA;                   \
@@ -196,6 +209,12 @@ DEFINE_GGUF_DECODE(q4_0, RV_Q4_0_BYTES, ddec_q4_0)
         int st = rv_check_gguf(w, x, out, rows, k, n, n0, n1);                                              \
         if (st != RV_OK) {                                                                                  \
             return st;                                                                                      \
+        }                                                                                                   \
+        if (rows >= RV_GEMM_ROWS) {                                                                         \
+            const rv_gemm_w W = {.w = w, .k = k, .n = n, .ng = 2, .rowbytes = k / RV_QK * (BYTES),          \
+                                 .pack = pack_##SFX, .tail = NULL};                                        \
+            rv_gemm(&W, bias, x, rows, n0, n1, out);                                                        \
+            return RV_OK;                                                                                   \
         }                                                                                                   \
         int64_t r4 = rows - rows % 4;                                                                       \
         for (int64_t r = 0; r < r4; r += 4) cols_##SFX(w, bias, x, k, n, r, n0, n1, out, 4, 2);             \

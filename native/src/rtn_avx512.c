@@ -18,6 +18,7 @@
 
 #include "common.h"
 #include "fold_avx512.h"
+#include "gemm_avx512.h"
 
 #define PF 256
 #define C1 8
@@ -239,6 +240,27 @@ static int lut_candidate(const uint8_t *codes, int64_t gs, int64_t k, int64_t n0
     return _mm512_test_epi8_mask(z, _mm512_set1_epi8((char) 0xF0)) == 0;
 }
 
+/* The GEMM core's tile of RTN weights (RtnPacked.dequantize's two roundings, as dec16); the group of each
+ * 16-block tracked along the row (no division per block). */
+static void pack_rtn(const rv_gemm_w *W, int64_t j, int C, int64_t kb, int64_t nbk, float *wp) {
+    const uint8_t *codes = (const uint8_t *) W->w;
+    const int64_t k = W->k, n = W->n, gs = W->gs;
+    const int fast = gs < 0 || gs % 16 == 0;
+    for (int c = 0; c < C; c++) {
+        int64_t g = gs < 0 ? 0 : kb / gs, gend = gs < 0 ? k : (g + 1) * gs;
+        for (int64_t m = 0; m < nbk; m++)
+            for (int a = 0; a < 4; a++) {
+                const int64_t i = kb + 64 * m + 16 * a;
+                if (i >= gend) {
+                    g = i / gs;
+                    gend = (g + 1) * gs;
+                }
+                _mm512_store_ps(wp + ((a * nbk + m) * GC + c) * 16,
+                                dec16(codes, W->scale, W->zero, gs, k, n, j + c, i, fast, g));
+            }
+    }
+}
+
 int rv_matmul_rtn_u8_f32_avx512(const uint8_t *codes, const float *scale, const float *zero, int64_t gs,
                                 const float *bias, const float *x, int64_t rows, int64_t k, int64_t n, int64_t n0,
                                 int64_t n1, float *out) {
@@ -249,6 +271,12 @@ int rv_matmul_rtn_u8_f32_avx512(const uint8_t *codes, const float *scale, const 
     int st = rv_check_rtn(codes, scale, zero, gs, x, out, rows, k, n, n0, n1);
     if (st != RV_OK) {
         return st;
+    }
+    if (rows >= RV_GEMM_ROWS && k % 64 == 0) { /* the RTN order is then the F32 order: the GEMM core */
+        const rv_gemm_w W = {.w = codes, .scale = scale, .zero = zero, .gs = gs, .k = k, .n = n, .ng = 4,
+                             .rowbytes = k, .pack = pack_rtn, .tail = NULL};
+        rv_gemm(&W, bias, x, rows, n0, n1, out);
+        return RV_OK;
     }
     int64_t r4 = rows - rows % 4;
     for (int64_t r = 0; r < r4; r += 4) cols(codes, scale, zero, gs, bias, x, k, n, r, n0, n1, out, 4, 1);

@@ -46,13 +46,12 @@ public final class NativeCpuBackend implements Backend {
      */
     private static final long CHUNK_BYTES = 256 << 10;
     /**
-     * From this many rows, RTN and bitsandbytes 4-bit weights with {@code k % 64 == 0} are dequantized chunk by chunk
-     * (about {@link #DEQUANT_CHUNK_BYTES} of fp32 weights, into each worker's buffer) and multiplied by the F32 GEMM
-     * tile: its order equals the RTN order for such k (revenant_cpu.h), so the bits equal the in-register decode
-     * kernels' for any batch; the decode of a weight is then paid once per call instead of once per 4 rows.
+     * From this many rows the C kernels multiply RTN and bitsandbytes 4-bit weights with {@code k % 64 == 0}, and GGUF
+     * blocks, on the batched GEMM core (native/src/gemm_avx512.h: each weight decoded once per tile, into the
+     * tile's packed fp32 weights; RV_GEMM_ROWS there), and the columns are cut in wider chunks ({@link #bigChunk}).
      */
-    static final int DEQUANT_ROWS = 16;
-    private static final long DEQUANT_CHUNK_BYTES = 1 << 20;
+    static final int GEMM_ROWS = 16;
+    private static final long GEMM_CHUNK_BYTES = 1 << 20;
 
     private final NativeLibrary lib;
     private final int threads;
@@ -103,7 +102,7 @@ public final class NativeCpuBackend implements Backend {
         if (rows <= 0 || n == 0) {
             return;
         }
-        long chunk = rows >= DEQUANT_ROWS ? bigChunk(Math.max(1, k * t.byteSize()), n)
+        long chunk = rows >= GEMM_ROWS ? bigChunk(Math.max(1, k * t.byteSize()), n)
                 : chunkColumns(Math.max(1, k * t.byteSize()), n, rows > 1 ? 6 : 4);
         boolean cBias = bias != null && bias.dtype() == DType.F32 && bias.data().address() % 4 == 0;
         lock.lock();
@@ -151,7 +150,7 @@ public final class NativeCpuBackend implements Backend {
             return;
         }
         long rowBytes = Math.max(1, k / 32 * g.type().blockBytes());
-        long chunk = chunkColumns(rowBytes, n, 4);
+        long chunk = rows >= GEMM_ROWS ? bigChunk(4 * k, n) : chunkColumns(rowBytes, n, 4);
         boolean cBias = bias != null && bias.dtype() == DType.F32 && bias.data().address() % 4 == 0;
         lock.lock();
         try {
@@ -170,17 +169,13 @@ public final class NativeCpuBackend implements Backend {
         if (rows <= 0 || n == 0) {
             return;
         }
-        boolean dq = dequantizes(rows, k);
-        long chunk = dq ? bigChunk(4 * k, n) : chunkColumns(Math.max(1, k), n, 4);
+        long chunk = gemm(rows, k) ? bigChunk(4 * k, n) : chunkColumns(Math.max(1, k), n, 4);
         boolean cBias = bias != null && bias.dtype() == DType.F32 && bias.data().address() % 4 == 0;
         lock.lock();
         try {
             job.set(MemorySegment.ofArray(q.codes()), Kind.RTN, cBias ? bias.data() : MemorySegment.NULL,
                     cBias ? null : bias, x, rows, out, n, k, chunk);
             job.rtn(MemorySegment.ofArray(q.scale()), MemorySegment.ofArray(q.zero()), q.groupSize() < 0 ? -1 : q.groupSize());
-            if (dq) {
-                job.dequantize(q, null, null);
-            }
             runJob(rows, n, k);
         } finally {
             lock.unlock();
@@ -205,8 +200,7 @@ public final class NativeCpuBackend implements Backend {
         if (rows <= 0 || n == 0) {
             return;
         }
-        boolean dq = dequantizes(rows, k);
-        long chunk = dq ? bigChunk(4 * k, n) : chunkColumns(Math.max(1, k / 2), n, 4);
+        long chunk = gemm(rows, k) ? bigChunk(4 * k, n) : chunkColumns(Math.max(1, k / 2), n, 4);
         boolean cBias = bias != null && bias.dtype() == DType.F32 && bias.data().address() % 4 == 0;
         float[] table = q.kind() == dev.revenant.quant.Bnb4Packed.Kind.FP4 ? FP4_TABLE : NF4_TABLE;
         lock.lock();
@@ -214,9 +208,6 @@ public final class NativeCpuBackend implements Backend {
             job.set(MemorySegment.ofArray(q.packed()), Kind.BNB4, cBias ? bias.data() : MemorySegment.NULL,
                     cBias ? null : bias, x, rows, out, n, k, chunk);
             job.rtn(MemorySegment.ofArray(q.absmax()), MemorySegment.ofArray(table), 0);
-            if (dq) {
-                job.dequantize(null, q, table);
-            }
             runJob(rows, n, k);
         } finally {
             lock.unlock();
@@ -255,17 +246,17 @@ public final class NativeCpuBackend implements Backend {
         return chunk >= tile ? chunk - chunk % tile : chunk;
     }
 
-    private static boolean dequantizes(int rows, long k) {
-        return rows >= DEQUANT_ROWS && k % 64 == 0 && k > 0;
+    private static boolean gemm(int rows, long k) {
+        return rows >= GEMM_ROWS && k % 64 == 0 && k > 0;
     }
 
     /**
-     * Columns per chunk from {@link #DEQUANT_ROWS} rows on: about {@link #DEQUANT_CHUNK_BYTES} of weights (fp32 after
-     * dequantization), ≥ 4 chunks per worker, whole 6-column tiles. Each chunk streams all of x once, so at many rows
+     * Columns per chunk from {@link #GEMM_ROWS} rows on: about {@link #GEMM_CHUNK_BYTES} of weights (as fp32, the
+     * GEMM core's packed tiles), ≥ 4 chunks per worker, whole 6-column tiles. Each chunk streams all of x once, so at many rows
      * wider chunks than decode's 256 KiB cut x's traffic (a 4096-row x of k = 5632 is 92 MB per chunk).
      */
     private long bigChunk(long rowBytes, long n) {
-        long chunk = Math.clamp(DEQUANT_CHUNK_BYTES / rowBytes, 1, 1024);
+        long chunk = Math.clamp(GEMM_CHUNK_BYTES / rowBytes, 1, 1024);
         chunk = Math.min(chunk, Math.max(1, (n + 4L * threads - 1) / (4L * threads)));
         return chunk >= 6 ? chunk - chunk % 6 : chunk;
     }
@@ -324,11 +315,6 @@ public final class NativeCpuBackend implements Backend {
         private long k;
         private long chunk;
         private int chunks;
-        private RtnPacked dqRtn; // non-null: the dequantize-then-GEMM path (DEQUANT_ROWS)
-        private dev.revenant.quant.Bnb4Packed dqBnb4;
-        private float[] dqTable;
-        private float[][] wbuf = new float[0][]; // per worker, grown on first use
-        private float[][] obuf = new float[0][];
 
         void set(MemorySegment w, Kind kind, MemorySegment cBias, Tensor javaBias, float[] x, int rows, float[] out,
                  long n, long k, long chunk) {
@@ -361,21 +347,7 @@ public final class NativeCpuBackend implements Backend {
             this.ocols = ocols;
         }
 
-        /** Switches to the dequantize-then-GEMM path for one of the two weights (after {@link #set}). */
-        void dequantize(RtnPacked rtn, dev.revenant.quant.Bnb4Packed bnb4, float[] table) {
-            this.dqRtn = rtn;
-            this.dqBnb4 = bnb4;
-            this.dqTable = table;
-            if (wbuf.length < threads) {
-                wbuf = new float[threads][];
-                obuf = new float[threads][];
-            }
-        }
-
         void clear() {
-            dqRtn = null;
-            dqBnb4 = null;
-            dqTable = null;
             ca = null;
             sca = null;
             ostart = null;
@@ -402,46 +374,13 @@ public final class NativeCpuBackend implements Backend {
 
         /** Columns [n0, n1) of every row, with worker {@code worker}'s buffers. */
         void columns(long n0, long n1, int worker) {
-            if (dqRtn != null || dqBnb4 != null) {
-                for (long a = n0; a < n1; a += chunk) {
-                    dequantized((int) a, (int) Math.min(n1, a + chunk), worker);
-                }
-            } else {
-                kernel(n0, n1);
-            }
+            kernel(n0, n1);
             if (javaBias != null) {
                 for (int r = 0; r < rows; r++) {
                     for (long j = n0; j < n1; j++) {
                         outArray[(int) (r * n + j)] += javaBias.getFloat(j);
                     }
                 }
-            }
-        }
-
-        // columns [a, b): dequantize their weights, multiply with the F32 kernel into a [rows, b − a] buffer, copy out
-        private void dequantized(int a, int b, int worker) {
-            int m = b - a;
-            int kk = (int) k;
-            if (worker >= wbuf.length) { // workers run items only inside pool.run, after the caller's set()
-                throw new IllegalStateException("worker " + worker + " has no buffer");
-            }
-            float[] wb = wbuf[worker];
-            if (wb == null || wb.length < m * kk) {
-                wb = wbuf[worker] = new float[(int) chunk * kk];
-            }
-            float[] ob = obuf[worker];
-            if (ob == null || ob.length < rows * m) {
-                ob = obuf[worker] = new float[Math.max(rows * m, rows * (int) chunk)];
-            }
-            if (dqRtn != null) {
-                DequantRows.rtn(dqRtn, a, b, wb);
-            } else {
-                DequantRows.bnb4(dqBnb4, dqTable, kk, a, b, wb);
-            }
-            MemorySegment bias = cBias.equals(MemorySegment.NULL) ? MemorySegment.NULL : cBias.asSlice(4L * a, 4L * m);
-            lib.matmulF32(MemorySegment.ofArray(wb), bias, x, rows, k, m, 0, m, MemorySegment.ofArray(ob));
-            for (int r = 0; r < rows; r++) {
-                System.arraycopy(ob, r * m, outArray, (int) (r * n + a), m);
             }
         }
 

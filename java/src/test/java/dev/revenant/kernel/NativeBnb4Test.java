@@ -131,7 +131,7 @@ class NativeBnb4Test {
         for (Bnb4Packed.Kind kind : KINDS) {
             // 8320 x 37: the AVX-512 decode's x blocks of 4096 (three, the last partial) and column groups of 32
             for (int[] kn : new int[][] {{4096, 9}, {31, 5}, {200, 31}, {1, 1}, {4160, 3}, {8320, 37}}) {
-                for (int rows : new int[] {1, 2, 3, 4, 5, 7, 9}) {
+                for (int rows : new int[] {1, 2, 3, 4, 5, 7, 9, 19, 37}) { // 19, 37: the GEMM core (gemm_avx512.h)
                     Bnb4Packed w = quantized(kind, kn[1], kn[0], rows * 7L + kn[0]);
                     float[] b = NativeCpuBackendTest.random(rnd, kn[1]);
                     float[] x = NativeCpuBackendTest.random(rnd, rows * kn[0]);
@@ -149,8 +149,8 @@ class NativeBnb4Test {
     @Test
     void batchAloneAndThreadCountGiveTheSameBits() {
         Random rnd = new Random(7);
-        // the second batch size takes the dequantize-then-GEMM path where k is a multiple of 64
-        for (int rows : new int[] {6, NativeCpuBackend.DEQUANT_ROWS + 3}) {
+        // the second batch size takes the GEMM core (native/src/gemm_avx512.h) where k is a multiple of 64
+        for (int rows : new int[] {6, NativeCpuBackend.GEMM_ROWS + 3}) {
             for (Bnb4Packed.Kind kind : KINDS) {
                 for (int[] kn : new int[][] {{2048, 33}, {128, 1031}, {31, 7}}) {
                     int k = kn[0];

@@ -189,7 +189,7 @@ class NativeGgufTest {
         Random rnd = new Random(3);
         for (GgufPacked.Type t : TYPES) {
             for (int[] kn : new int[][] {{4096, 9}, {32, 5}, {96, 31}, {32, 1}}) {
-                for (int rows : new int[] {1, 2, 3, 4, 5, 6, 7, 9}) {
+                for (int rows : new int[] {1, 2, 3, 4, 5, 6, 7, 9, 19, 37}) { // 19, 37: the GEMM core (gemm_avx512.h)
                     GgufPacked w = quantized(t, kn[1], kn[0], rows * 7L + kn[0]);
                     float[] b = NativeCpuBackendTest.random(rnd, kn[1]);
                     float[] x = NativeCpuBackendTest.random(rnd, rows * kn[0]);
@@ -207,7 +207,7 @@ class NativeGgufTest {
     @Test
     void batchAloneAndThreadCountGiveTheSameBits() {
         Random rnd = new Random(7);
-        int rows = 9;
+        for (int rows : new int[] {9, NativeCpuBackend.GEMM_ROWS + 3}) { // the second: the GEMM core (gemm_avx512.h)
         for (GgufPacked.Type t : TYPES) {
             for (int[] kn : new int[][] {{4096, 33}, {128, 4097}, {2048, 130}, {32, 7}}) {
                 int k = kn[0];
@@ -232,6 +232,7 @@ class NativeGgufTest {
                     }
                 }
             }
+        }
         }
     }
 

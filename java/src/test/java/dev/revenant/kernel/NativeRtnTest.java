@@ -171,7 +171,7 @@ class NativeRtnTest {
         for (Object[] p : all) {
             // 8300 x 37: the AVX-512 decode's x blocks of 4096 (three, the last partial) and column groups of 32
             for (int[] kn : new int[][] {{4096, 9}, {31, 5}, {200, 31}, {1, 1}, {4111, 3}, {8300, 37}}) {
-                for (int rows : new int[] {1, 2, 3, 4, 5, 6, 7, 9}) {
+                for (int rows : new int[] {1, 2, 3, 4, 5, 6, 7, 9, 19}) { // 19: the GEMM core (gemm_avx512.h)
                     RtnPacked w = quantized(p, kn[1], kn[0], rows * 7L + kn[0]);
                     float[] b = NativeCpuBackendTest.random(rnd, kn[1]);
                     float[] x = NativeCpuBackendTest.random(rnd, rows * kn[0]);
@@ -214,8 +214,8 @@ class NativeRtnTest {
     @Test
     void batchAloneAndThreadCountGiveTheSameBits() {
         Random rnd = new Random(7);
-        // the second batch size takes the dequantize-then-GEMM path where k is a multiple of 64
-        for (int rows : new int[] {9, NativeCpuBackend.DEQUANT_ROWS + 3}) {
+        // the second batch size takes the GEMM core (native/src/gemm_avx512.h) where k is a multiple of 64
+        for (int rows : new int[] {9, NativeCpuBackend.GEMM_ROWS + 3}) {
             for (Object[] p : PRECISIONS) {
                 for (int[] kn : new int[][] {{4096, 33}, {128, 4097}, {2048, 130}, {31, 7}}) {
                     int k = kn[0];
