@@ -161,6 +161,12 @@ int main(int argc, char **argv) {
         for (int l = 0; l < nl; l++) printf("  [%d] %.1f GFLOP/s %.3f", l, g[l][rd], r[l][rd]);
         printf("\n");
     }
+    for (int l = 1; l < nl; l++) { /* same-round speed-up over library 0: what survives the machine's noise */
+        double q[64];
+        for (int rd = 0; rd < rounds; rd++) q[rd] = g[l][rd] / g[0][rd];
+        qsort(q, rounds, sizeof(double), cmpd);
+        printf("median speed-up [%d] over [0]: %.3f (range %.3f-%.3f)\n", l, q[rounds / 2], q[0], q[rounds - 1]);
+    }
     for (int l = 0; l < nl; l++) {
         qsort(g[l], rounds, sizeof(double), cmpd);
         qsort(r[l], rounds, sizeof(double), cmpd);
