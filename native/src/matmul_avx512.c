@@ -2,8 +2,10 @@
  * AVX-512 kernels (compiled with -mavx512f -mavx512bw -mavx512vl -mfma). Four zmm accumulators
  * hold the 64 partial sums of one output (p[16a + l] in lane l of accumulator a), so the order is
  * exactly that of revenant_cpu.h. Decode (rows == 1): 1 x row against 4 weight rows (four weight
- * streams in flight: about 8% more bandwidth than 2 on the 2-core AVX-512 Xeon VM it was tuned on;
- * software prefetch gained nothing there). Batched (rows >= 2): the GEMM core of gemm_avx512.h.
+ * streams in flight: about 8% more bandwidth than 2 on the 2-core AVX-512 Xeon VM it was tuned on), each
+ * tile prefetching the next tile's rows into L2 (bench/native/decode_harness.c, bf16, 2 threads, medians of 5-7
+ * rounds at load average ~3: 4096x4096 0.84 -> 0.93 of the read bandwidth, 0.93 -> 1.02 with Java's 16-byte
+ * offset, 4096x11008 0.83 -> 0.94, 11008x4096 0.85 -> 0.86). Batched (rows >= 2): the GEMM core of gemm_avx512.h.
  */
 #include <immintrin.h>
 
@@ -58,13 +60,19 @@ DEFINE_GEMM(bf16, uint16_t, ldw_bf16, READ_BF16)
 #define DEFINE_TILE(SFX, WT, LDW, WREAD)                                                                    \
     static inline __attribute__((always_inline)) void tile_##SFX(const WT *w, const float *bias, const float *x, \
                                                                  int64_t k, int64_t n, int64_t r0, int64_t j0,     \
-                                                                 float *out, const int R, const int C) {           \
+                                                                 float *out, const int R, const int C,             \
+                                                                 const int PFN) {                                  \
         __m512 acc[1][4][4];                                                                                \
         for (int r = 0; r < R; r++)                                                                         \
             for (int c = 0; c < C; c++)                                                                     \
                 for (int a = 0; a < 4; a++) acc[r][c][a] = _mm512_setzero_ps();                             \
         int64_t k64 = k - k % RV_BLOCK;                                                                     \
+        const char *pfn = (const char *) (w + (j0 + C) * k); /* the next tile's rows (PFN: inside [n0, n1)) */ \
         for (int64_t i = 0; i < k64; i += RV_BLOCK) {                                                       \
+            if (PFN) /* each line of the next tile once, into L2, while this one computes */                \
+                for (int c = 0; c < C; c++)                                                                 \
+                    for (int l = 0; l < (int) sizeof(WT); l++)                                              \
+                        _mm_prefetch(pfn + (c * k + i) * (int64_t) sizeof(WT) + 64 * l, _MM_HINT_T1);       \
             for (int a = 0; a < 4; a++) {                                                                   \
                 __m512 wv[4];                                                                               \
                 for (int c = 0; c < C; c++) wv[c] = LDW(w + (j0 + c) * k + i + 16 * a);                     \
@@ -100,9 +108,10 @@ DEFINE_GEMM(bf16, uint16_t, ldw_bf16, READ_BF16)
             return RV_OK;                                                                                   \
         }                                                                                                   \
         int64_t j = n0; /* decode: one x row against 4 weight rows (four streams in flight) */              \
-        for (; j + 4 <= n1; j += 4) tile_##SFX(w, bias, x, k, n, 0, j, out, 1, 4);                          \
-        for (; j + 2 <= n1; j += 2) tile_##SFX(w, bias, x, k, n, 0, j, out, 1, 2);                          \
-        for (; j < n1; j++) tile_##SFX(w, bias, x, k, n, 0, j, out, 1, 1);                                  \
+        for (; j + 8 <= n1; j += 4) tile_##SFX(w, bias, x, k, n, 0, j, out, 1, 4, 1);                       \
+        for (; j + 4 <= n1; j += 4) tile_##SFX(w, bias, x, k, n, 0, j, out, 1, 4, 0);                       \
+        for (; j + 2 <= n1; j += 2) tile_##SFX(w, bias, x, k, n, 0, j, out, 1, 2, 0);                       \
+        for (; j < n1; j++) tile_##SFX(w, bias, x, k, n, 0, j, out, 1, 1, 0);                               \
         return RV_OK;                                                                                       \
     }
 
