@@ -112,7 +112,7 @@ class NativeInt8Test {
         for (int k : new int[] {1, 33, 64, 4097, 5200, 12345}) {
             for (int n : new int[] {1, 6, 13, 100}) {
                 Int8Packed w = weight(n, k, 7L * n + k);
-                for (int rows : new int[] {2, 5, 16, 19, 64}) {
+                for (int rows : new int[] {2, 5, 16, 19, 64, 130}) {
                     if ((long) rows * n * k > 30_000_000L) {
                         continue;
                     }
