@@ -9,21 +9,28 @@
  * operations in the same order (no FMA: -ffp-contract=off), so the bits equal the generic kernel's.
  *
  * vpdpbusd multiplies unsigned bytes by signed bytes and adds each group of 4 products to an int32 lane (wrapping,
- * no saturation). The weight codes are made unsigned: the byte cb ^ 0x80 is cb + 128 (in [1, 255] for cb in
- * [-127, 127], [0, 255] for any int8), so
- *     sum_i (cb[j, i] + 128) * ca[r, i] = acc + 128 * sa[r],   sa[r] = sum_i ca[r, i],
- * and acc = that - 128 * sa[r], computed mod 2^32 (uint32_t): the same int32 as the generic kernel's (and Java's)
- * wrapped sum, exact whenever the true sum fits in int32. sa[r] is one pass over the activations per call.
+ * no saturation). One side is made unsigned by flipping its sign bit: the byte v ^ 0x80 is v + 128, in [0, 255]
+ * for any int8 v. Batched, the activations are flipped (once per call, into a per-thread buffer):
+ *     sum_i (ca[r, i] + 128) * cb[j, i] = acc + 128 * sw[j],   sw[j] = sum_i cb[j, i] (one pass per 6-column tile),
+ * at decode the weights are (below), with the activations' sum instead. Either way acc = that - 128 * sum, computed
+ * mod 2^32 (uint32_t): the same int32 as the generic kernel's (and Java's) wrapped sum, exact whenever the true sum
+ * fits in int32.
  *
- * Batched (rows >= 2): tiles of 4 activation rows x 6 weight rows (24 zmm accumulators; the 6 weight vectors are
- * loaded and flipped once per step and used by 4 rows). For each tile of 6 columns, the k range is cut into blocks
- * of at most KB bytes, so the tile's 6 weight rows (6 * KB <= 24 KiB) stay in L1 while every 4-row block of x
- * (rows * KB bytes, in L2) streams past them. Int32 partial sums of a block of NB columns wait in a buffer; the
- * epilogue then runs 16 columns at a time.
+ * Batched (rows >= 2): tiles of 4 activation rows x 6 weight rows (24 zmm accumulators, the 6 weight vectors of a
+ * 64-byte step in registers, each used by 4 rows; the full tile's loop is inline asm, as GCC 12 spilled the
+ * accumulators on every step). For each tile of 6 columns the k range is cut into blocks of at most KB bytes, so
+ * the tile's 6 weight rows (6 * KB <= 24 KiB) stay in L1 while every 4-row block of x (in L2) streams past them;
+ * from 64 rows on, rows go in blocks of about XB bytes of x. Int32 partial sums of a block of NB columns wait in a
+ * buffer; the epilogue then runs 16 columns at a time (vcvtps2ph/vcvtph2ps for the fp16 roundings: checked
+ * equal to rv_round_f16 for all 2^32 floats but NaNs, which no finite input produces).
  *
  * Decode (rows == 1): tiles of CL weight rows, x (k bytes) in L1, the next tile's rows prefetched into L2 at the
  * offset being read (weight rows are k bytes apart, a new page per row for the hardware streamer), as the RTN and
- * GGUF decode tiles do.
+ * GGUF decode tiles do. Here the weights are flipped instead (vpxord per weight vector, x stays signed, the
+ * correction is 128 * sum(x)): at one row nothing is reused, and memory, not the ports, is the limit. In a C
+ * harness (2 threads, 1 GiB of weight copies, medians of 20-40 calls alternating in one process) 2, 4 or 8 rows
+ * per tile, no prefetch, prefetcht0, two tiles ahead or 1 KiB ahead in the same rows all read 20-23 GB/s, within
+ * the noise of each other and at or above a plain 2-thread read loop: CL 4 with the L2 prefetch stays.
  */
 #include <immintrin.h>
 #include <pthread.h>
