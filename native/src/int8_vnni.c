@@ -449,6 +449,9 @@ int rv_matmul_int8_f32_avx512vnni(const int8_t *cb, const float *scb, const int8
     if (st != RV_OK || rows == 0 || n1 == n0) {
         return st;
     }
+    if (k == 0) { /* acc = 0: nothing to multiply (the k loops below would leave the sums unset) */
+        return rv_matmul_int8_f32_avx512(cb, scb, ca, sca, xh, ostart, ocols, rows, k, n, n0, n1, out);
+    }
     if (rows == 1) {
         decode(cb, scb, ca, sca, xh, ostart, ocols, k, n, n0, n1, out, sum_i8(ca, k));
         return RV_OK;

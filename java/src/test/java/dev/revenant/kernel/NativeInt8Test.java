@@ -173,6 +173,25 @@ class NativeInt8Test {
         }
     }
 
+    /** k = 0: every sum is 0, at one row and batched (the batched VNNI path once left its sums unset there). */
+    @Test
+    void emptyRowsGiveTheReference() throws Throwable {
+        NativeLibrary lib = NativeLibrary.get();
+        for (int n : new int[] {1, 13}) {
+            float[] scb = new float[n];
+            Arrays.fill(scb, 0.5f);
+            Int8Packed w = new Int8Packed("empty", n, 0, new byte[0], scb);
+            for (int rows : new int[] {1, 2, 5}) {
+                float[] want = new float[rows * n];
+                Int8Bnb.matmulPerRow(new float[0], rows, 0, w, want);
+                for (String sfx : int8Kernels(lib)) {
+                    assertArrayEquals(want, call(lib, C_NAME + sfx, w, new float[0], rows), C_NAME + sfx + " N=" + n
+                            + " rows=" + rows);
+                }
+            }
+        }
+    }
+
     /**
      * Through the backend (bias added in Java, as the reference): threads, chunking (decode, batched and, from 16
      * rows, the wide chunks) and batch composition change nothing.
