@@ -81,6 +81,7 @@ extern "C" {
 #define RV_CPU_AVX512BW (1 << 3)
 #define RV_CPU_AVX512VL (1 << 4)
 #define RV_CPU_AVX512BF16 (1 << 5)
+#define RV_CPU_AVX512VNNI (1 << 6)
 
 /** Bitmask of RV_CPU_* features this CPU has (detected once, at load). */
 int rv_cpu_features(void);
@@ -156,6 +157,8 @@ int rv_matmul_int8_f32(const int8_t *cb, const float *scb, const int8_t *ca, con
 RV_DECLARE_INT8(generic)
 RV_DECLARE_INT8(avx2)
 RV_DECLARE_INT8(avx512)
+/* vpdpbusd (AVX-512 VNNI): the same bits as the others; RV_EISA without avx512vnni. */
+RV_DECLARE_INT8(avx512vnni)
 #undef RV_DECLARE_INT8
 
 #ifdef __cplusplus

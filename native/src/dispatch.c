@@ -40,6 +40,7 @@ static int detect(void) {
 #if __GNUC__ >= 10
     if (__builtin_cpu_supports("avx512bf16")) f |= RV_CPU_AVX512BF16;
 #endif
+    if (__builtin_cpu_supports("avx512vnni")) f |= RV_CPU_AVX512VNNI;
     return f;
 }
 
@@ -55,7 +56,7 @@ __attribute__((constructor)) static void rv_init(void) {
         mm_q4_0 = rv_matmul_q4_0_f32_avx512;
         mm_rtn = rv_matmul_rtn_u8_f32_avx512;
         mm_bnb4 = rv_matmul_bnb4_f32_avx512;
-        mm_int8 = rv_matmul_int8_f32_avx512;
+        mm_int8 = (f & RV_CPU_AVX512VNNI) ? rv_matmul_int8_f32_avx512vnni : rv_matmul_int8_f32_avx512;
     } else if ((f & avx2) == avx2) {
         kernel = "avx2";
         mm_f32 = rv_matmul_f32_f32_avx2;

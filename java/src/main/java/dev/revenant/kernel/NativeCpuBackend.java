@@ -223,7 +223,9 @@ public final class NativeCpuBackend implements Backend {
             return;
         }
         dev.revenant.quant.Int8Bnb.Int8Rows a = dev.revenant.quant.Int8Bnb.prepareRows(x, rows, (int) k);
-        long chunk = chunkColumns(Math.max(1, k), n, 4);
+        // decode: the 4-column tile; batched: whole 6-column tiles (int8_vnni.c), from GEMM_ROWS rows on about
+        // 1 MiB of codes per chunk (each call re-packs all of x: rows * k bytes, so wider chunks pay that less often)
+        long chunk = rows >= GEMM_ROWS ? bigChunk(Math.max(1, k), n) : chunkColumns(Math.max(1, k), n, rows > 1 ? 6 : 4);
         lock.lock();
         try {
             job.set(MemorySegment.ofArray(q.cb()), Kind.INT8, MemorySegment.NULL, bias, a.xh(), rows, out, n, k, chunk);

@@ -34,7 +34,8 @@ public final class NativeLibrary {
     static final String[] ISAS = {"generic", "avx2", "avx512"};
 
     /** Bits of {@code rv_cpu_features()}. */
-    static final int CPU_AVX2 = 1, CPU_FMA = 2, CPU_AVX512F = 4, CPU_AVX512BW = 8, CPU_AVX512VL = 16;
+    static final int CPU_AVX2 = 1, CPU_FMA = 2, CPU_AVX512F = 4, CPU_AVX512BW = 8, CPU_AVX512VL = 16,
+            CPU_AVX512VNNI = 64;
 
     private static final FunctionDescriptor MATMUL = FunctionDescriptor.of(ValueLayout.JAVA_INT,
             ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
@@ -174,6 +175,8 @@ public final class NativeLibrary {
             case "generic" -> 0;
             case "avx2" -> CPU_AVX2 | CPU_FMA;
             case "avx512" -> CPU_AVX512F | CPU_AVX512BW | CPU_AVX512VL | CPU_FMA;
+            // only the LLM.int8 kernel has this suffix (rv_matmul_int8_f32_avx512vnni); not in ISAS
+            case "avx512vnni" -> CPU_AVX512F | CPU_AVX512BW | CPU_AVX512VL | CPU_FMA | CPU_AVX512VNNI;
             default -> throw new IllegalArgumentException("unknown instruction set " + isa);
         };
         return (features & need) == need;

@@ -52,14 +52,31 @@ class NativeInt8Test {
     }
 
     static float[] call(NativeLibrary lib, String name, Int8Packed w, float[] x, int rows) throws Throwable {
+        return call(lib, name, w, x, rows, new long[] {0, w.rows()});
+    }
+
+    /** One call per column range [split[i], split[i + 1]) into the same output, as the backend's chunks do. */
+    static float[] call(NativeLibrary lib, String name, Int8Packed w, float[] x, int rows, long[] split) throws Throwable {
         Int8Bnb.Int8Rows a = Int8Bnb.prepareRows(x, rows, w.cols());
         float[] out = new float[rows * w.rows()];
-        int st = (int) lib.int8Handle(name).invokeExact(MemorySegment.ofArray(w.cb()), MemorySegment.ofArray(w.scb()),
-                MemorySegment.ofArray(a.ca()), MemorySegment.ofArray(a.sca()), MemorySegment.ofArray(a.xh()),
-                MemorySegment.ofArray(a.outlierStart()), MemorySegment.ofArray(a.outlierCols()), (long) rows,
-                (long) w.cols(), (long) w.rows(), 0L, (long) w.rows(), MemorySegment.ofArray(out));
-        assertEquals(0, st, name);
+        Arrays.fill(out, Float.NaN);
+        for (int i = 0; i + 1 < split.length; i++) {
+            int st = (int) lib.int8Handle(name).invokeExact(MemorySegment.ofArray(w.cb()), MemorySegment.ofArray(w.scb()),
+                    MemorySegment.ofArray(a.ca()), MemorySegment.ofArray(a.sca()), MemorySegment.ofArray(a.xh()),
+                    MemorySegment.ofArray(a.outlierStart()), MemorySegment.ofArray(a.outlierCols()), (long) rows,
+                    (long) w.cols(), (long) w.rows(), split[i], split[i + 1], MemorySegment.ofArray(out));
+            assertEquals(0, st, name);
+        }
         return out;
+    }
+
+    /** The kernels of {@link NativeGgufTest#kernels} and, where the CPU has it, the AVX-512 VNNI one. */
+    static java.util.List<String> int8Kernels(NativeLibrary lib) {
+        java.util.List<String> ks = NativeGgufTest.kernels(lib);
+        if (lib.supports("avx512vnni")) {
+            ks.add("_avx512vnni");
+        }
+        return ks;
     }
 
     @Test
@@ -74,7 +91,7 @@ class NativeInt8Test {
                         float[] x = activations(rnd, rows, k, outliers);
                         float[] want = new float[rows * n];
                         Int8Bnb.matmulPerRow(x, rows, k, w, want);
-                        for (String sfx : NativeGgufTest.kernels(lib)) {
+                        for (String sfx : int8Kernels(lib)) {
                             assertArrayEquals(want, call(lib, C_NAME + sfx, w, x, rows),
                                     C_NAME + sfx + " K=" + k + " N=" + n + " rows=" + rows + " outliers=" + outliers);
                         }
@@ -84,30 +101,126 @@ class NativeInt8Test {
         }
     }
 
-    /** Through the backend (bias added in Java, as the reference): threads and batch composition change nothing. */
+    /**
+     * The batched VNNI tile (4 rows x 6 columns) and its edges: rows not a multiple of 4, columns not a multiple of 6
+     * or crossing a 96-column block, k tails (1, 33, 4097) and k blocks (5200, 12345), calls split at odd columns.
+     */
+    @Test
+    void batchedTilesAndTailsEqualTheReference() throws Throwable {
+        NativeLibrary lib = NativeLibrary.get();
+        Random rnd = new Random(17);
+        for (int k : new int[] {1, 33, 64, 4097, 5200, 12345}) {
+            for (int n : new int[] {1, 6, 13, 100}) {
+                Int8Packed w = weight(n, k, 7L * n + k);
+                for (int rows : new int[] {2, 5, 16, 19, 64, 130}) {
+                    if ((long) rows * n * k > 30_000_000L) {
+                        continue;
+                    }
+                    for (boolean outliers : new boolean[] {false, true}) {
+                        float[] x = activations(rnd, rows, k, outliers);
+                        float[] want = new float[rows * n];
+                        Int8Bnb.matmulPerRow(x, rows, k, w, want);
+                        long[] split = {0, n / 3, n / 3 + (n > 1 ? 1 : 0), n};
+                        for (String sfx : int8Kernels(lib)) {
+                            String what = C_NAME + sfx + " K=" + k + " N=" + n + " rows=" + rows + " outliers=" + outliers;
+                            assertArrayEquals(want, call(lib, C_NAME + sfx, w, x, rows), what);
+                            assertArrayEquals(want, call(lib, C_NAME + sfx, w, x, rows, split), what + " split");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Codes at +-127 on both sides: the largest int32 sums, and (k = 140000, every product +16129) a sum beyond
+     * 2^31 that wraps, in Java's int as in the kernels' int32 lanes; also weight codes of -128, which only a
+     * hand-made Int8Packed has. Activations of one magnitude quantize to +-127 (no outliers: |x| < 6).
+     */
+    @Test
+    void extremeCodesAndWrappingSums() throws Throwable {
+        NativeLibrary lib = NativeLibrary.get();
+        Random rnd = new Random(5);
+        for (int k : new int[] {63, 4097, 140000}) {
+            for (int mode = 0; mode < 3; mode++) {
+                int n = 7;
+                byte[] cb = new byte[n * k];
+                float[] scb = new float[n];
+                for (int i = 0; i < cb.length; i++) {
+                    cb[i] = (byte) switch (mode) {
+                        case 0 -> 127;
+                        case 1 -> rnd.nextBoolean() ? 127 : -127;
+                        default -> rnd.nextBoolean() ? 127 : -128;
+                    };
+                }
+                for (int j = 0; j < n; j++) {
+                    scb[j] = 0.01f + 0.001f * j;
+                }
+                Int8Packed w = new Int8Packed("extreme", n, k, cb, scb);
+                for (int rows : new int[] {1, 2, 5}) {
+                    float[] x = new float[rows * k];
+                    for (int i = 0; i < x.length; i++) {
+                        x[i] = mode == 0 || rnd.nextBoolean() ? 1.5f : -1.5f;
+                    }
+                    float[] want = new float[rows * n];
+                    Int8Bnb.matmulPerRow(x, rows, k, w, want);
+                    for (String sfx : int8Kernels(lib)) {
+                        assertArrayEquals(want, call(lib, C_NAME + sfx, w, x, rows),
+                                C_NAME + sfx + " K=" + k + " mode=" + mode + " rows=" + rows);
+                    }
+                }
+            }
+        }
+    }
+
+    /** k = 0: every sum is 0, at one row and batched (the batched VNNI path once left its sums unset there). */
+    @Test
+    void emptyRowsGiveTheReference() throws Throwable {
+        NativeLibrary lib = NativeLibrary.get();
+        for (int n : new int[] {1, 13}) {
+            float[] scb = new float[n];
+            Arrays.fill(scb, 0.5f);
+            Int8Packed w = new Int8Packed("empty", n, 0, new byte[0], scb);
+            for (int rows : new int[] {1, 2, 5}) {
+                float[] want = new float[rows * n];
+                Int8Bnb.matmulPerRow(new float[0], rows, 0, w, want);
+                for (String sfx : int8Kernels(lib)) {
+                    assertArrayEquals(want, call(lib, C_NAME + sfx, w, new float[0], rows), C_NAME + sfx + " N=" + n
+                            + " rows=" + rows);
+                }
+            }
+        }
+    }
+
+    /**
+     * Through the backend (bias added in Java, as the reference): threads, chunking (decode, batched and, from 16
+     * rows, the wide chunks) and batch composition change nothing.
+     */
     @Test
     void backendMatchesTheReferenceAloneAndInABatch() {
         Random rnd = new Random(4);
-        int rows = 6;
-        for (int[] kn : new int[][] {{2048, 33}, {128, 1031}, {31, 7}}) {
-            int k = kn[0];
-            int n = kn[1];
-            Int8Packed w = weight(n, k, n + 7L * k);
-            Tensor b = Tensor.ofFloats("b", NativeCpuBackendTest.random(rnd, n), n);
-            float[] x = activations(rnd, rows, k, true);
-            float[] want = new float[rows * n];
-            PackedReference.matmul(w, b, x, rows, want);
-            try (NativeCpuBackend b1 = new NativeCpuBackend(1); NativeCpuBackend b2 = new NativeCpuBackend(2)) {
-                float[] one = new float[rows * n];
-                float[] two = new float[rows * n];
-                b1.matmulPacked(w, b, x, rows, one);
-                b2.matmulPacked(w, b, x, rows, two);
-                assertArrayEquals(want, one, "K=" + k + " N=" + n + " 1 thread vs reference");
-                assertArrayEquals(want, two, "K=" + k + " N=" + n + " 2 threads vs reference");
-                for (int r = 0; r < rows; r++) {
-                    float[] alone = new float[n];
-                    b2.matmulPacked(w, b, Arrays.copyOfRange(x, r * k, (r + 1) * k), 1, alone);
-                    assertArrayEquals(Arrays.copyOfRange(want, r * n, (r + 1) * n), alone, "row " + r + " alone");
+        for (int rows : new int[] {6, 19}) {
+            for (int[] kn : new int[][] {{2048, 33}, {128, 1031}, {31, 7}, {4097, 301}}) {
+                int k = kn[0];
+                int n = kn[1];
+                Int8Packed w = weight(n, k, n + 7L * k);
+                Tensor b = Tensor.ofFloats("b", NativeCpuBackendTest.random(rnd, n), n);
+                float[] x = activations(rnd, rows, k, true);
+                float[] want = new float[rows * n];
+                PackedReference.matmul(w, b, x, rows, want);
+                try (NativeCpuBackend b1 = new NativeCpuBackend(1); NativeCpuBackend b2 = new NativeCpuBackend(2)) {
+                    float[] one = new float[rows * n];
+                    float[] two = new float[rows * n];
+                    b1.matmulPacked(w, b, x, rows, one);
+                    b2.matmulPacked(w, b, x, rows, two);
+                    String what = "K=" + k + " N=" + n + " rows=" + rows;
+                    assertArrayEquals(want, one, what + " 1 thread vs reference");
+                    assertArrayEquals(want, two, what + " 2 threads vs reference");
+                    for (int r = 0; r < rows; r++) {
+                        float[] alone = new float[n];
+                        b2.matmulPacked(w, b, Arrays.copyOfRange(x, r * k, (r + 1) * k), 1, alone);
+                        assertArrayEquals(Arrays.copyOfRange(want, r * n, (r + 1) * n), alone, what + " row " + r + " alone");
+                    }
                 }
             }
         }
