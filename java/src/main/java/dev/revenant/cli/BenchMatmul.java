@@ -37,7 +37,8 @@ final class BenchMatmul implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "1", description = "activation rows M (default: ${DEFAULT-VALUE})")
     int batch;
 
-    @Option(names = "--iters", defaultValue = "20", description = "timed calls (default: ${DEFAULT-VALUE})")
+    @Option(names = "--iters", defaultValue = "0",
+            description = "timed calls (default 0: as many as take about 2 s, at least 20, after at least 1 s of warm-up calls)")
     int iters;
 
     @Option(names = "--json", description = "print one JSON object")
@@ -66,7 +67,7 @@ final class BenchMatmul implements Callable<Integer> {
             String kernel;
             long packed;
             long wBytes;
-            long[] ns = new long[iters];
+            long[] ns;
             if (p.kind() == Precision.Kind.FLOAT) {
                 Tensor w = Cast.to(src, p.floatType(), arena);
                 kernel = "matmul" + p.floatType().name().charAt(0) + p.floatType().name().substring(1).toLowerCase();
@@ -79,21 +80,13 @@ final class BenchMatmul implements Callable<Integer> {
                     m.copyFrom(w.data());
                     reps[c] = new Tensor(w.name(), w.dtype(), w.shape(), m);
                 }
-                for (int i = 0; i < Math.min(copies, 8); i++) {
-                    be.matmul(reps[i], null, x, batch, y); // warm-up
-                }
-                for (int i = 0; i < iters; i++) {
-                    long t0 = System.nanoTime();
-                    be.matmul(reps[i % copies], null, x, batch, y);
-                    ns[i] = System.nanoTime() - t0;
-                }
+                ns = time(i -> be.matmul(reps[i % copies], null, x, batch, y));
             } else {
                 // the packed kernel on the packed record; copies of its arrays (one quantization) so they come from DRAM
                 QuantizedWeight q = Quantizers.quantize(p, src);
-                // every CPU backend but the reference runs the Vector API kernels (NativeCpuBackend delegates them)
-                boolean nativeGguf = be instanceof dev.revenant.kernel.NativeCpuBackend nb && !(q instanceof dev.revenant.quant.Int8Packed);
+                // the native backend runs every packed format in C; vector: the Vector API kernels
                 kernel = PackedKernels.name(q) + (be.name().equals("reference") ? " (reference)"
-                        : nativeGguf ? " (native C, " + ((dev.revenant.kernel.NativeCpuBackend) be).kernel() + ")" : " (vector)");
+                        : be instanceof dev.revenant.kernel.NativeCpuBackend nb ? " (native C, " + nb.kernel() + ")" : " (vector)");
                 packed = q.packedBytes();
                 wBytes = packed;
                 int copies = copies(wBytes);
@@ -101,17 +94,10 @@ final class BenchMatmul implements Callable<Integer> {
                 for (int c = 0; c < copies; c++) {
                     reps[c] = Quantizers.copy(q);
                 }
-                for (int i = 0; i < Math.min(copies, 8); i++) {
-                    be.matmulPacked(reps[i], null, x, batch, y); // warm-up
-                }
-                for (int i = 0; i < iters; i++) {
-                    long t0 = System.nanoTime();
-                    be.matmulPacked(reps[i % copies], null, x, batch, y);
-                    ns[i] = System.nanoTime() - t0;
-                }
+                ns = time(i -> be.matmulPacked(reps[i % copies], null, x, batch, y));
             }
             Arrays.sort(ns);
-            double sec = ns[iters / 2] / 1e9;
+            double sec = ns[ns.length / 2] / 1e9;
             double readBw = Bandwidth.readBytesPerSecond(1L << 30, be.threads(), 5);
             double peak = FmaPeak.gflops(be.threads(), 3);
             double gbps = wBytes / sec / 1e9;
@@ -124,6 +110,7 @@ final class BenchMatmul implements Callable<Integer> {
             o.put("shape", out + "x" + in);
             o.put("batch", batch);
             o.put("median_ms", sec * 1e3);
+            o.put("calls", ns.length);
             o.put("weight_bytes_read", wBytes);
             o.put("packed_bytes", packed);
             o.put("gbps", gbps);
@@ -143,6 +130,29 @@ final class BenchMatmul implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /**
+     * Times calls {@code call(i)} (i counting on from the warm-up, so each call takes the next weight copy): warm-up
+     * until at least 1 s and 8 calls have passed (the JIT compiles the Java side of the call; a handful of calls left
+     * it interpreted and the timings 10-40 % slow at batch 1), then {@code --iters} calls, or by default as many as take
+     * about 2 s (at least 20, at most 5000). Returns each timed call's nanoseconds.
+     */
+    private long[] time(java.util.function.IntConsumer call) {
+        int i = 0;
+        long w0 = System.nanoTime();
+        while (i < 8 || System.nanoTime() - w0 < 1_000_000_000L) {
+            call.accept(i++);
+        }
+        double perCall = (System.nanoTime() - w0) / (double) i;
+        int n = iters > 0 ? iters : (int) Math.max(20, Math.min(5000, 2e9 / perCall));
+        long[] ns = new long[n];
+        for (int t = 0; t < n; t++) {
+            long t0 = System.nanoTime();
+            call.accept(i++);
+            ns[t] = System.nanoTime() - t0;
+        }
+        return ns;
     }
 
     /** Copies enough to span ≥ 1 GiB (at most 256), so each call reads its weights from DRAM. */
