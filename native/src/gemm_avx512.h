@@ -27,7 +27,7 @@
  * of each, so unpacked they land in a fraction of L1's sets and evict each other; packed, a pass reads Wp[a]
  * (GC x 16 floats per block, contiguous, GNB * GC * 64 bytes = 24 KiB) from L1 for all GMG rows, while x streams
  * from L2 (one line per GC FMAs). Packing also decodes (or widens) each weight once per GMG rows.
- * Stack: Wp ng * 24 KiB (at most 96 KiB) + acc 48 KiB.
+ * Stack: Wp 96 KiB (4 groups x 64 blocks x 6 columns x 64 bytes, for either ng) + acc 48 KiB.
  */
 #ifndef RV_GEMM_AVX512_H
 #define RV_GEMM_AVX512_H

@@ -269,7 +269,7 @@ public final class NativeCpuBackend implements Backend {
             if (threads > 1 && (long) rows * n * k >= PARALLEL_MACS) {
                 pool.run(job);
             } else {
-                job.columns(0, n, 0); // one call: the hardware prefetcher keeps one stream going
+                job.columns(0, n); // one call: the hardware prefetcher keeps one stream going
             }
         } finally {
             job.clear();
@@ -371,11 +371,11 @@ public final class NativeCpuBackend implements Backend {
 
         @Override
         public void run(int c, int worker) {
-            columns(c * chunk, Math.min(n, (c + 1) * chunk), worker);
+            columns(c * chunk, Math.min(n, (c + 1) * chunk));
         }
 
-        /** Columns [n0, n1) of every row, with worker {@code worker}'s buffers. */
-        void columns(long n0, long n1, int worker) {
+        /** Columns [n0, n1) of every row. */
+        void columns(long n0, long n1) {
             kernel(n0, n1);
             if (javaBias != null) {
                 for (int r = 0; r < rows; r++) {
