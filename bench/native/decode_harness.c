@@ -22,6 +22,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/mman.h>
+
+/* HUGE=1: weights (and scales) on 2 MiB transparent huge pages (madvise); HUGEBW=1: the bandwidth pass's buffer too. */
+static void *halloc(size_t n, const char *env) {
+    if (!getenv(env) || !atoi(getenv(env))) return aligned_alloc(64, n);
+    size_t a = 2u << 20, m = (n + a - 1) / a * a;
+    void *p = aligned_alloc(a, m);
+    if (madvise(p, m, MADV_HUGEPAGE)) perror("madvise");
+    return p;
+}
 
 typedef int (*gguf_fn)(const uint8_t *, const float *, const float *, int64_t, int64_t, int64_t, int64_t, int64_t, float *);
 typedef int (*rtn_fn)(const uint8_t *, const float *, const float *, int64_t, const float *, const float *, int64_t,
@@ -162,7 +172,7 @@ int main(int argc, char **argv) {
     cpuclock = getenv("CPUCLOCK") != NULL;
     if (getenv("COPIES")) copies = atol(getenv("COPIES"));
     long off = getenv("OFF") ? atol(getenv("OFF")) : 0;
-    W = (uint8_t *) aligned_alloc(64, wbytes * copies + 64) + off;
+    W = (uint8_t *) halloc(wbytes * copies + 64, "HUGE") + off;
     srand(1);
     for (long i = 0; i < wbytes; i++) W[i] = rand();
     if (prec == Q8 || prec == Q4) {
@@ -177,8 +187,8 @@ int main(int argc, char **argv) {
     if (prec == BF16) for (long i = 0; i < wbytes / 2; i++) { uint16_t h = 0x3c00 + (rand() & 0x3ff); memcpy(W + 2 * i, &h, 2); }
     for (long c = 1; c < copies; c++) memcpy(W + c * wbytes, W, wbytes);
     if (sbytes) {
-        S = aligned_alloc(64, sbytes * copies);
-        Z = aligned_alloc(64, sbytes * copies);
+        S = halloc(sbytes * copies, "HUGE");
+        Z = halloc(sbytes * copies, "HUGE");
         for (long i = 0; i < sbytes / 4; i++) {
             S[i] = (rand() / (float) RAND_MAX) * 0.01f;
             Z[i] = rand() % 16;
@@ -192,7 +202,7 @@ int main(int argc, char **argv) {
     for (long i = 0; i < (long) K * 64; i++) X[i] = rand() / (float) RAND_MAX * 2 - 1;
     OUT[0] = aligned_alloc(64, sizeof(float) * N * 64);
     OUT[1] = aligned_alloc(64, sizeof(float) * N * 64);
-    BW = aligned_alloc(64, bwlen);
+    BW = halloc(bwlen, "HUGEBW");
     memset(BW, 1, bwlen);
     long rowBytes = prec == NF4 ? K / 2 : prec == Q4 ? K / 32 * 18 : prec == Q8 ? K / 32 * 34 : prec == BF16 ? K * 2 : K;
     chunk = (256 << 10) / rowBytes;

@@ -8,11 +8,13 @@
  *   out[r*n + j] = sum_k x[r*k + i] * w[j*k + i]  (+ bias[j])   for r in [0, rows), j in [n0, n1)
  * w is [n, k] row-major (F32 or BF16, little-endian, no alignment required), x is [rows, k]
  * fp32, out is [rows, n] fp32; bias is [n] fp32 or NULL. Only columns [n0, n1) are written, so
- * callers split n across threads. Batched (rows >= 2 for F32/BF16; rows >= 16 for RTN and bnb 4-bit with
- * k % 64 == 0 and for GGUF) the AVX-512 kernels run the GEMM core of src/gemm_avx512.h, which uses about 144 KiB
- * of stack for packed weights and partial sums (AVX2, BF16 only: 48 KiB; no heap; the VNNI LLM.int8 kernel keeps a
- * per-thread heap scratch, src/int8_vnni.c); callers split n in multiples of 6 columns for the batched tile (any
- * split is correct, whole tiles are faster).
+ * callers split n across threads. From 16 rows (F32/BF16; RTN and bnb 4-bit with k % 64 == 0; GGUF) the AVX-512
+ * kernels run the GEMM core of src/gemm_avx512.h, which packs x once per call and keeps a per-thread heap scratch
+ * (packed x, 48 columns of transposed weights and partial sums: about 2 MiB at 64 rows and k = 4096; without it,
+ * the other paths below, same bits); F32/BF16 at 2-15 rows run src/gemm_few_avx512.h (about 144 KiB of stack;
+ * AVX2, BF16 only: 48 KiB; the VNNI LLM.int8 kernel keeps its own per-thread scratch, src/int8_vnni.c). Callers
+ * split n in multiples of 48 columns for the core (6 below 16 rows); any split is correct, whole blocks are faster,
+ * and since each call packs all of x, wide chunks pay that less often.
  *
  * Fixed reduction order, the same for every ISA, rows value and [n0, n1) split (so the
  * generic, AVX2 and AVX-512 kernels give bit-identical results):

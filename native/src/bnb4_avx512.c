@@ -191,8 +191,7 @@ int rv_matmul_bnb4_f32_avx512(const uint8_t *packed, const float *absmax, const 
     if (rows >= RV_GEMM_ROWS && k % 64 == 0) { /* the RTN order is then the F32 order: the GEMM core */
         const rv_gemm_w W = {.w = packed, .scale = absmax, .zero = table, .k = k, .n = n, .ng = 4, .rowbytes = k / 2,
                              .pack = pack_bnb4, .tail = NULL};
-        rv_gemm(&W, bias, x, rows, n0, n1, out);
-        return RV_OK;
+        if (rv_gemm(&W, bias, x, rows, n0, n1, out) == 0) return RV_OK; /* else (no scratch): the tiles below */
     }
     __m512 book = _mm512_loadu_ps(table);
     int64_t r4 = rows - rows % 4;

@@ -3,12 +3,17 @@
 #define RV_COMMON_H
 
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "revenant_cpu.h"
 
 #define RV_BLOCK 64
+
+/* Per-thread scratch memory of at least size bytes, 64-byte aligned, grown as needed and freed when the thread
+ * ends (dispatch.c); NULL when it cannot be had. The next call on the same thread may move it. */
+void *rv_scratch(size_t size);
 
 static inline int rv_check(const void *w, const void *x, const void *out, int64_t rows, int64_t k, int64_t n,
                            int64_t n0, int64_t n1) {

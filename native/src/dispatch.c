@@ -2,7 +2,45 @@
  * Runtime CPU-feature dispatch: detected once when the library loads (constructor), then the
  * dispatching entry points call through a function pointer. Compiled with baseline x86-64 flags.
  */
+#include <pthread.h>
+#include <stdlib.h>
+
 #include "common.h"
+
+/* rv_scratch: one block per thread under a pthread key (freed by the key's destructor when the thread ends). */
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static int scratch_ok;
+struct scratch {
+    size_t size;
+    void *p;
+};
+static void scratch_free(void *v) {
+    struct scratch *s = v;
+    free(s->p);
+    free(s);
+}
+static void scratch_init(void) {
+    scratch_ok = pthread_key_create(&scratch_key, scratch_free) == 0;
+}
+void *rv_scratch(size_t size) {
+    pthread_once(&scratch_once, scratch_init);
+    if (!scratch_ok) return NULL;
+    struct scratch *s = pthread_getspecific(scratch_key);
+    if (s == NULL) {
+        s = calloc(1, sizeof *s);
+        if (s == NULL || pthread_setspecific(scratch_key, s) != 0) {
+            free(s);
+            return NULL;
+        }
+    }
+    if (s->size < size) {
+        free(s->p);
+        s->p = aligned_alloc(64, (size + 63) / 64 * 64);
+        s->size = s->p == NULL ? 0 : size;
+    }
+    return s->p;
+}
 
 typedef int (*rv_mm_f32_fn)(const float *, const float *, const float *, int64_t, int64_t, int64_t, int64_t,
                             int64_t, float *);

@@ -6,28 +6,29 @@
  * so its own roundings), the core does the rest.
  *
  * Order: the fixed orders of revenant_cpu.h with blocks of B = 16 * ng elements: partial sums p[0 .. B-1],
- * p[l] = fma(x[i], w[i], p[l]) for i = B * m + l over the whole blocks in increasing m, then the fold (ng = 4: step
- * 2 of the F32 order; ng = 2: step 2 of the GGUF order), then the format's tail over [B * (k / B), k) and the bias.
- * ng = 4 is the F32/BF16 order, and the RTN and bitsandbytes 4-bit order when k % 64 == 0 (their steps 2 and 4
- * are then empty); ng = 2 is the GGUF order (k % 32 == 0 always). The partial sums of an output are ng independent
- * chains, p[16a + l] for 16-lane group a, each over i = B m + 16a + l in increasing m. One pass handles one group
- * a for a GR x GC tile of outputs, one zmm each (24 accumulators; GR + GC = 10 loads per 24 FMAs), and ng passes
- * cover p[0 .. B-1]:
+ * p[l] = fma(x[i], w[i], p[l]) for i = B * m + l over the whole blocks in increasing m, then the fold (ng = 4:
+ * step 2 of the F32 order; ng = 2: step 2 of the GGUF order), then the format's tail over [B * (k / B), k) and the
+ * bias. ng = 4 is the F32/BF16 order, and the RTN and bitsandbytes 4-bit order when k % 64 == 0 (their steps 2 and
+ * 4 are then empty); ng = 2 is the GGUF order (k % 32 == 0 always).
  *
- *   for each super-group of x rows (about RV_GSG bytes of x: it stays in L2 while the chunk's tiles run over it),
- *     for each GC weight rows j (the next tile's weight bytes prefetched into L2 meanwhile),
- *       for each group of GMG x rows, for each k-block of GNB blocks (in increasing order):
- *         pack Wp (once per tile when k has a single k-block), then
- *         for a < ng, for each GR x rows: acc[r][c][16a..] (+)= pass over the k-block's blocks
- *       fold acc[r][c][0 .. B-1], tail, bias
+ * Each lane class l < B is its own small matrix product P_l[r, j] = chain over m of x[r, Bm + l] * w(j, Bm + l), so
+ * the core computes them as a GEMM with the columns in the lanes: a zmm holds p[l] of 16 columns j, and a step m
+ * is acc[r][v] = fma(broadcast x[r, Bm + l], W_l[m][16v .. 16v + 15], acc[r][v]) for MR = 8 rows and NV = 3 column
+ * vectors (24 accumulators; per 24 FMAs 3 vector loads of weights and 8 broadcasts of x). The same FMA chain per
+ * p[l] as the generic kernel, in another register and lane, so the same bits; the fold adds the P_l of 16 columns
+ * at once, lane by lane, in the order's tree (q[l'] = (p[l'] + p[l'+16]) + (p[l'+32] + p[l'+48]), then h8, h4, h2).
+ * Compared with a dot-product tile (16 consecutive k of one output per zmm: 10 vector loads per 24 FMAs, x
+ * re-streamed from L2 for every 6 columns), each weight vector feeds 8 rows and each x value 48 columns.
  *
- * Every lane's chain runs over m in increasing order (k-blocks in order, the partial sums carried in acc between
- * them), so each output has exactly the bits of the generic kernel, for any rows and any [n0, n1) split.
- * Why pack: weight rows are k elements apart (often a multiple of 4 KiB) and a pass reads every ng-th 64-byte line
- * of each, so unpacked they land in a fraction of L1's sets and evict each other; packed, a pass reads Wp[a]
- * (GC x 16 floats per block, contiguous, GNB * GC * 64 bytes = 24 KiB) from L1 for all GMG rows, while x streams
- * from L2 (one line per GC FMAs). Packing also decodes (or widens) each weight once per GMG rows.
- * Stack: Wp 96 KiB (4 groups x 64 blocks x 6 columns x 64 bytes, for either ng) + acc 48 KiB.
+ *   for each super-group of x rows (RV_XSG bytes: packed x, Xp[rg][l][m][r], read once per column block),
+ *     for each block of NC = 48 columns (its weights decoded by the format's pack and transposed into
+ *     Wt[l][m][48]),
+ *       for l' < 16, for a < ng (l = 16a + l'), for each group rg of MR rows: a pass over m (Wt_l stays in L1
+ *       for the row groups; Xp streams), whose epilogue combines P_l into q[l'] in the order's tree,
+ *       then the fold over l' (lane by lane), the tail and the bias.
+ *
+ * Memory: per-thread scratch (rv_scratch): Xp, Wt (48 * k floats), the pack's tiles and the P/q buffers; when it
+ * cannot be had, rv_gemm returns -1 and the caller takes its other path (same bits).
  */
 #ifndef RV_GEMM_AVX512_H
 #define RV_GEMM_AVX512_H
@@ -35,19 +36,16 @@
 #include <immintrin.h>
 
 #include "common.h"
-#include "fold_avx512.h"
 
-/* x rows and weight rows per tile, x rows per group (acc), blocks per k-block (Wp), x bytes per super-group. */
-enum { GR = 4, GC = 6, GMG = 32, GNB = 64 };
-#define RV_GSG (1 << 20)
-/* From this many rows the packed formats (RTN and bnb 4-bit with k % 64 == 0, GGUF) take the core: their weights are
- * decoded once per tile and row group instead of once per 4 rows (F32/BF16 take it from 2 rows). */
+/* Columns per tile of a format's pack function. */
+enum { GC = 6 };
+/* From this many rows every format takes the core (F32/BF16 also from 2 rows: gemm_few_avx512.h). */
 #define RV_GEMM_ROWS 16
 
 typedef struct rv_gemm_w rv_gemm_w;
 
-/* Wp[a][m][c][0..15] = w(j + c, kb + B*m + 16a + 0..15) as fp32 (the format's value), c < C, m < nbk, a < ng:
- * float index ((a * nbk + m) * GC + c) * 16. */
+/* Wp[a][m][c][0..15] = w(j + c, kb + B*m + 16a + 0..15) as fp32 (the format's value), c < C <= GC, m < nbk,
+ * a < ng: float index ((a * nbk + m) * GC + c) * 16. */
 typedef void (*rv_pack_fn)(const rv_gemm_w *w, int64_t j, int C, int64_t kb, int64_t nbk, float *wp);
 
 /* s plus row j's products with xr over [k0, k), in the format's tail order (F32/BF16: fma, in order). */
@@ -61,123 +59,220 @@ struct rv_gemm_w {
     int64_t gs;          /* RTN group size (-1: one group per row) */
     int64_t k, n;
     int ng;              /* 16-lane groups per block: 4 (64-blocks) or 2 (GGUF's 32-blocks) */
-    int64_t rowbytes;    /* bytes of one weight row of w (rows contiguous): the prefetch of the next tile */
+    int64_t rowbytes;    /* bytes of one weight row of w (rows contiguous): gemm_few's prefetch of the next tile */
     rv_pack_fn pack;
     rv_tail_fn tail;     /* NULL when k % B == 0 is guaranteed */
 };
 
-/* One pass of group a over nbk blocks: x rows r < R (x already at column kb + 16a, rows k apart, xs floats per
- * block), packed weights wp = Wp[a], partial sums at acc[(r * GC + c) * 64] (from zero in the first k-block, else
- * carried). Each step also prefetches one 64-byte line at pf + 64m into L2: the next tile's weights, so their first
- * read (from DRAM) overlaps this tile's FMAs. */
-static inline __attribute__((always_inline)) void rv_gpass(const float *wp, const float *x, int64_t k, int64_t xs,
-                                                           int64_t nbk, float *acc, const char *pf, const int first,
-                                                           const int R, const int C) {
-    __m512 s[GR][GC];
-    for (int r = 0; r < R; r++)
-        for (int c = 0; c < C; c++)
-            s[r][c] = first ? _mm512_setzero_ps() : _mm512_load_ps(acc + (r * GC + c) * RV_BLOCK);
-    for (int64_t m = 0; m < nbk; m++, wp += GC * 16, x += xs, pf += 64) {
-        __m512 wv[GC];
-        _mm_prefetch(pf, _MM_HINT_T1);
-        for (int c = 0; c < C; c++) {
-            wv[c] = _mm512_load_ps(wp + 16 * c);
-            __asm__("" : "+v"(wv[c])); /* keep it in a register: gcc would re-load it in every FMA */
+/* Rows per micro-tile, column vectors per micro-tile, columns per block, blocks per pack slice. */
+enum { MR = 8, NV = 3, NC = 16 * NV, KS = 8, TILE = MR * NV * 16 };
+/* Bytes of packed x per super-group of rows. */
+#define RV_XSG (4 << 20)
+
+/* In-register transpose of 2^S rows of 16 floats by S rounds of two-source permutes: round t interleaves the pairs
+ * of entries that differ in bit t of their index, in blocks of 2^t lanes. Afterwards entry e holds, in lanes
+ * 2^S h + r, element RV_TRCOL(e) + h of row r (h < 16 >> S). */
+#define RV_TRCOL(e) ((((e) & 1) << 3) | (((e) & 2) << 1) | (((e) & 4) >> 1) | (((e) & 8) >> 3))
+static inline __attribute__((always_inline)) void rv_tr(__m512 *v, const int S) {
+#pragma GCC unroll 4
+    for (int t = 0; t < S; t++) {
+        __m512i lo, hi;
+        switch (t) {
+        case 0:
+            lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+            hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+            break;
+        case 1:
+            lo = _mm512_setr_epi32(0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
+            hi = _mm512_setr_epi32(8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
+            break;
+        case 2:
+            lo = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+            hi = _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+            break;
+        default:
+            lo = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+            hi = _mm512_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+            break;
         }
-        for (int r = 0; r < R; r++) {
-            __m512 xv = _mm512_loadu_ps(x + r * k);
-            __asm__("" : "+v"(xv));
-            for (int c = 0; c < C; c++) s[r][c] = _mm512_fmadd_ps(xv, wv[c], s[r][c]);
-        }
+        const int b = 1 << t;
+#pragma GCC unroll 16
+        for (int e = 0; e < (1 << S); e++)
+            if (!(e & b)) {
+                __m512 p = v[e], q = v[e | b];
+                v[e] = _mm512_permutex2var_ps(p, lo, q);
+                v[e | b] = _mm512_permutex2var_ps(p, hi, q);
+            }
     }
-    for (int r = 0; r < R; r++)
-        for (int c = 0; c < C; c++) _mm512_store_ps(acc + (r * GC + c) * RV_BLOCK, s[r][c]);
 }
 
-/* rv_gpass with first, R and C as constants (one unrolled body per tile shape, edges included). */
-static void rv_gpass_rc(const float *wp, const float *x, int64_t k, int64_t xs, int64_t nbk, float *acc,
-                        const char *pf, int first, int R, int C) {
-#define GP(F_, R_, C_) rv_gpass(wp, x, k, xs, nbk, acc, pf, F_, R_, C_)
-#define GP_C(F_, R_)                                                                                             \
-    switch (C) {                                                                                                 \
-    case 6: GP(F_, R_, 6); break;                                                                                \
-    case 5: GP(F_, R_, 5); break;                                                                                \
-    case 4: GP(F_, R_, 4); break;                                                                                \
-    case 3: GP(F_, R_, 3); break;                                                                                \
-    case 2: GP(F_, R_, 2); break;                                                                                \
-    default: GP(F_, R_, 1); break;                                                                               \
-    }
-#define GP_RC(F_)                                                                                                \
-    switch (R) {                                                                                                 \
-    case 4: GP_C(F_, 4) break;                                                                                   \
-    case 3: GP_C(F_, 3) break;                                                                                   \
-    case 2: GP_C(F_, 2) break;                                                                                   \
-    default: GP_C(F_, 1) break;                                                                                  \
-    }
-    if (first) {
-        GP_RC(1)
-    } else {
-        GP_RC(0)
-    }
-#undef GP_RC
-#undef GP_C
-#undef GP
-}
+/* Floats per lane class in Xp and Wt, and per pack tile in tmp: one line more than the data, so that the 16 stores of
+ * a transposed block (one per lane class) do not all fall into one L1 set (nb * NC * 4 bytes is often a multiple of
+ * 4 KiB). */
+#define RV_XLS(nb) ((nb) * MR + 16)
+#define RV_WLS(nb) ((nb) * NC + 16)
+#define RV_TTS (4 * KS * GC * 16 + 16)
 
-/* The fold of the order (step 2 of the F32 order for ng = 4, of the GGUF order for ng = 2) on p[0 .. B-1]. */
-static inline float rv_gfold(const float *p, int ng) {
-    __m512 q = ng == 4 ? _mm512_add_ps(_mm512_add_ps(_mm512_load_ps(p), _mm512_load_ps(p + 16)),
-                                       _mm512_add_ps(_mm512_load_ps(p + 32), _mm512_load_ps(p + 48)))
-                       : _mm512_add_ps(_mm512_load_ps(p), _mm512_load_ps(p + 16));
-    return rv_fold_zmm(q);
-}
-
-/* out[r * n + j] for r < rows, j in [n0, n1): the batched path (callers check the arguments). */
-static void __attribute__((unused)) rv_gemm(const rv_gemm_w *W, const float *bias, const float *x, int64_t rows,
-                                            int64_t n0, int64_t n1, float *out) {
-    float wp[4 * GNB * GC * 16] __attribute__((aligned(64)));
-    float acc[GMG * GC * RV_BLOCK] __attribute__((aligned(64)));
-    const int64_t k = W->k, n = W->n, ng = W->ng, B = 16 * ng;
-    const int64_t nb = k / B, kB = nb * B;
-    /* One k-block: Wp packed once per tile for every row group; else per row group and k-block (the partial sums
-     * of a group carried in acc from block to block). */
-    const int one = nb <= GNB;
-    /* Row super-groups of about RV_GSG bytes of x (whole GMG groups). */
-    int64_t sgr = (int64_t) RV_GSG / (k > 0 ? k * 4 : 1) / GMG * GMG;
-    sgr = sgr < GMG ? GMG : sgr;
-    for (int64_t sg = 0; sg < rows; sg += sgr) {
-        const int64_t sg1 = rows - sg < sgr ? rows : sg + sgr;
-        for (int64_t j = n0; j < n1; j += GC) {
-            const int C = (int) (n1 - j < GC ? n1 - j : GC);
-            const int64_t jn = j + GC, cn = n1 - jn < GC ? n1 - jn : GC; /* the next tile, to prefetch */
-            const char *pfb = (const char *) W->w + jn * W->rowbytes;
-            const int64_t pfe = cn > 0 ? cn * W->rowbytes : 0; /* its bytes */
-            int64_t q = 0;                                     /* passes so far in this tile */
-            if (one && nb > 0) W->pack(W, j, C, 0, nb, wp);
-            for (int64_t rg = sg; rg < sg1; rg += GMG) {
-                const int mg = (int) (sg1 - rg < GMG ? sg1 - rg : GMG);
-                for (int64_t b0 = 0; b0 < nb; b0 += GNB) {
-                    const int64_t nbk = nb - b0 < GNB ? nb - b0 : GNB;
-                    if (!one) W->pack(W, j, C, b0 * B, nbk, wp);
-                    for (int a = 0; a < ng; a++)
-                        for (int r = 0; r < mg; r += GR, q++) {
-                            /* pass q prefetches lines [q * nbk, (q + 1) * nbk) of the next tile's bytes */
-                            const char *pf = (q + 1) * nbk * 64 <= pfe ? pfb + q * nbk * 64 : (const char *) wp;
-                            rv_gpass_rc(wp + a * nbk * GC * 16, x + (rg + r) * k + b0 * B + 16 * a, k, B, nbk,
-                                        acc + r * GC * RV_BLOCK + 16 * a, pf, b0 == 0, mg - r < GR ? mg - r : GR, C);
-                        }
-                }
-                for (int r = 0; r < mg; r++) {
-                    const float *xr = x + (rg + r) * k;
-                    for (int c = 0; c < C; c++) {
-                        float s = nb == 0 ? 0.0f : rv_gfold(acc + (r * GC + c) * RV_BLOCK, (int) ng);
-                        if (kB < k) s = W->tail(W, j + c, xr, kB, k, s);
-                        out[(rg + r) * n + j + c] = bias ? s + bias[j + c] : s;
-                    }
+/* Xp[(rg * B + l) * RV_XLS(nb) + m * MR + r] = x[r0 + MR rg + r, B m + l] for the R rows from r0 (rows padded with
+ * zeros to whole groups of MR). */
+static void rv_pack_x(const float *x, int64_t k, int64_t r0, int64_t R, int64_t nb, int ng, float *xp) {
+    const int64_t B = 16 * ng;
+    for (int64_t rg = 0; rg * MR < R; rg++) {
+        const int64_t rr = R - rg * MR < MR ? R - rg * MR : MR;
+        const float *xr = x + (r0 + rg * MR) * k;
+        for (int64_t m = 0; m < nb; m++)
+            for (int a = 0; a < ng; a++) {
+                __m512 v[MR];
+#pragma GCC unroll 8
+                for (int r = 0; r < MR; r++)
+                    v[r] = r < rr ? _mm512_loadu_ps(xr + r * k + B * m + 16 * a) : _mm512_setzero_ps();
+                rv_tr(v, 3);
+#pragma GCC unroll 8
+                for (int e = 0; e < MR; e++) {
+                    float *d = xp + (rg * B + 16 * a + RV_TRCOL(e)) * RV_XLS(nb) + m * MR;
+                    _mm256_store_ps(d, _mm512_castps512_ps256(v[e]));
+                    _mm256_store_ps(d + RV_XLS(nb),
+                                    _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v[e]), 1)));
                 }
             }
+    }
+}
+
+/* Wt[l * RV_WLS(nb) + m * NC + c] = w(j0 + c, B m + l) for c < C (zeros up to whole vectors): the format's pack, KS blocks
+ * and 6 columns at a time into tmp (3 tiles of GC columns: one 16-column vector), then transposed. */
+static void rv_pack_w(const rv_gemm_w *W, int64_t j0, int C, int64_t nb, float *wt, float *tmp) {
+    const int ng = W->ng;
+    const int64_t B = 16 * ng;
+    for (int v = 0; v * 16 < C; v++) {
+        const int cv = C - 16 * v < 16 ? C - 16 * v : 16;
+        for (int64_t m0 = 0; m0 < nb; m0 += KS) {
+            const int64_t nbk = nb - m0 < KS ? nb - m0 : KS;
+            for (int t = 0; t * GC < cv; t++)
+                W->pack(W, j0 + 16 * v + GC * t, cv - GC * t < GC ? cv - GC * t : GC, B * m0, nbk,
+                        tmp + t * RV_TTS);
+            for (int64_t m = 0; m < nbk; m++)
+                for (int a = 0; a < ng; a++) {
+                    __m512 u[16];
+#pragma GCC unroll 16
+                    for (int c = 0; c < 16; c++)
+                        u[c] = c < cv ? _mm512_load_ps(tmp + (c / GC) * RV_TTS +
+                                                       ((a * nbk + m) * GC + c % GC) * 16)
+                                      : _mm512_setzero_ps();
+                    rv_tr(u, 4);
+#pragma GCC unroll 16
+                    for (int e = 0; e < 16; e++)
+                        _mm512_store_ps(wt + (16 * a + RV_TRCOL(e)) * RV_WLS(nb) + (m0 + m) * NC + 16 * v, u[e]);
+                }
         }
     }
+}
+
+/* One pass of lane class l for MR rows and V column vectors: wt = Wt_l, xp = Xp[rg][l], then the epilogue
+ * (mode) on P: 0 S = P; 1 S = S + P; 2 T = P; 3 Q = S + (T + P) (ng = 4: q = (p0 + p1) + (p2 + p3)); 4 Q = S + P
+ * (ng = 2). */
+static inline __attribute__((always_inline)) void rv_uk(const float *wt, const float *xp, int64_t nb, float *sb,
+                                                        float *tb, float *qb, int mode, const int V) {
+    __m512 acc[MR][NV];
+    for (int r = 0; r < MR; r++)
+        for (int v = 0; v < V; v++) acc[r][v] = _mm512_setzero_ps();
+    for (int64_t m = 0; m < nb; m++, wt += NC, xp += MR) {
+        __m512 w[NV];
+        for (int v = 0; v < V; v++) w[v] = _mm512_load_ps(wt + 16 * v);
+        for (int r = 0; r < MR; r++) {
+            const __m512 xb = _mm512_set1_ps(xp[r]);
+            for (int v = 0; v < V; v++) acc[r][v] = _mm512_fmadd_ps(xb, w[v], acc[r][v]);
+        }
+    }
+    for (int r = 0; r < MR; r++)
+        for (int v = 0; v < V; v++) {
+            const int i = (r * NV + v) * 16;
+            const __m512 p = acc[r][v];
+            switch (mode) {
+            case 0: _mm512_store_ps(sb + i, p); break;
+            case 1: _mm512_store_ps(sb + i, _mm512_add_ps(_mm512_load_ps(sb + i), p)); break;
+            case 2: _mm512_store_ps(tb + i, p); break;
+            case 3:
+                _mm512_store_ps(qb + i, _mm512_add_ps(_mm512_load_ps(sb + i), _mm512_add_ps(_mm512_load_ps(tb + i), p)));
+                break;
+            default: _mm512_store_ps(qb + i, _mm512_add_ps(_mm512_load_ps(sb + i), p)); break;
+            }
+        }
+}
+
+static void rv_uk_v(const float *wt, const float *xp, int64_t nb, float *sb, float *tb, float *qb, int mode, int V) {
+    switch (V) {
+    case 3: rv_uk(wt, xp, nb, sb, tb, qb, mode, 3); break;
+    case 2: rv_uk(wt, xp, nb, sb, tb, qb, mode, 2); break;
+    default: rv_uk(wt, xp, nb, sb, tb, qb, mode, 1); break;
+    }
+}
+
+/* out[r * n + j] for r < rows, j in [n0, n1) (callers check the arguments). 0, or -1 without scratch memory. */
+static int __attribute__((unused)) rv_gemm(const rv_gemm_w *W, const float *bias, const float *x, int64_t rows,
+                                           int64_t n0, int64_t n1, float *out) {
+    const int64_t k = W->k, n = W->n, ng = W->ng, B = 16 * ng;
+    const int64_t nb = k / B, kB = nb * B;
+    if (rows <= 0 || n1 <= n0) return 0;
+    if (nb == 0) { /* no whole block: s = 0, then the tail and the bias */
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t j = n0; j < n1; j++) {
+                float s = 0.0f;
+                if (kB < k) s = W->tail(W, j, x + r * k, kB, k, s);
+                out[r * n + j] = bias ? s + bias[j] : s;
+            }
+        return 0;
+    }
+    int64_t sgr = (int64_t) RV_XSG / (4 * kB) / MR * MR;
+    sgr = sgr < MR ? MR : sgr;
+    const int64_t rp = (rows + MR - 1) / MR * MR;
+    sgr = sgr > rp ? rp : sgr;
+    const int64_t ngm = sgr / MR; /* row groups per super-group */
+    const size_t fx = (size_t) (ngm * B * RV_XLS(nb)), fw = (size_t) (B * RV_WLS(nb)), ft = 3 * RV_TTS,
+                 fs = (size_t) ngm * TILE, fq = 16 * (size_t) ngm * TILE;
+    float *xp = rv_scratch(sizeof(float) * (fx + fw + ft + 2 * fs + fq));
+    if (xp == NULL) return -1;
+    float *wt = xp + fx, *tmp = wt + fw, *sb = tmp + ft, *tb = sb + fs, *qb = tb + fs;
+    for (int64_t sg = 0; sg < rows; sg += sgr) {
+        const int64_t R = rows - sg < sgr ? rows - sg : sgr, ngr = (R + MR - 1) / MR;
+        rv_pack_x(x, k, sg, R, nb, (int) ng, xp);
+        for (int64_t j0 = n0; j0 < n1; j0 += NC) {
+            const int C = (int) (n1 - j0 < NC ? n1 - j0 : NC), V = (C + 15) / 16;
+            rv_pack_w(W, j0, C, nb, wt, tmp);
+            for (int lp = 0; lp < 16; lp++)
+                for (int a = 0; a < ng; a++) {
+                    const int64_t l = 16 * a + lp;
+                    const int mode = ng == 2 ? (a == 0 ? 0 : 4) : a;
+                    const float *wl = wt + l * RV_WLS(nb);
+                    for (int64_t rg = 0; rg < ngr; rg++)
+                        rv_uk_v(wl, xp + (rg * B + l) * RV_XLS(nb), nb, sb + rg * TILE, tb + rg * TILE,
+                                qb + (lp * ngm + rg) * TILE, mode, V);
+                }
+            /* the fold over l' (h8[l] = q[l] + q[l + 8], h4, h2, s = h2[0] + h2[1]), lane by lane */
+            for (int64_t rg = 0; rg < ngr; rg++)
+                for (int r = 0; r < MR && rg * MR + r < R; r++)
+                    for (int v = 0; v < V; v++) {
+                        const float *qv = qb + rg * TILE + (r * NV + v) * 16;
+                        __m512 h[8];
+                        for (int l = 0; l < 8; l++)
+                            h[l] = _mm512_add_ps(_mm512_load_ps(qv + l * ngm * TILE),
+                                                 _mm512_load_ps(qv + (l + 8) * ngm * TILE));
+                        for (int l = 0; l < 4; l++) h[l] = _mm512_add_ps(h[l], h[l + 4]);
+                        for (int l = 0; l < 2; l++) h[l] = _mm512_add_ps(h[l], h[l + 2]);
+                        const __m512 s = _mm512_add_ps(h[0], h[1]);
+                        const int cv = C - 16 * v < 16 ? C - 16 * v : 16;
+                        _mm512_mask_storeu_ps(out + (sg + rg * MR + r) * n + j0 + 16 * v,
+                                              (__mmask16) ((1u << cv) - 1), s);
+                    }
+            if (kB < k || bias)
+                for (int64_t r = sg; r < sg + R; r++)
+                    for (int64_t j = j0; j < j0 + C; j++) {
+                        float s = out[r * n + j];
+                        if (kB < k) s = W->tail(W, j, x + r * k, kB, k, s);
+                        out[r * n + j] = bias ? s + bias[j] : s;
+                    }
+        }
+    }
+    return 0;
 }
 
 #endif

@@ -224,8 +224,7 @@ DEFINE_GGUF_DECODE(q4_0, RV_Q4_0_BYTES, ddec_q4_0, 0)
         if (rows >= RV_GEMM_ROWS) {                                                                         \
             const rv_gemm_w W = {.w = w, .k = k, .n = n, .ng = 2, .rowbytes = k / RV_QK * (BYTES),          \
                                  .pack = pack_##SFX, .tail = NULL};                                        \
-            rv_gemm(&W, bias, x, rows, n0, n1, out);                                                        \
-            return RV_OK;                                                                                   \
+            if (rv_gemm(&W, bias, x, rows, n0, n1, out) == 0) return RV_OK; /* else: the tiles below */  \
         }                                                                                                   \
         int64_t r4 = rows - rows % 4;                                                                       \
         for (int64_t r = 0; r < r4; r += 4) cols_##SFX(w, bias, x, k, n, r, n0, n1, out, 4, 2);             \

@@ -33,7 +33,6 @@
  * the noise of each other and at or above a plain 2-thread read loop: CL 4 with the L2 prefetch stays.
  */
 #include <immintrin.h>
-#include <pthread.h>
 #include <stdlib.h>
 
 #include "common.h"
@@ -358,39 +357,6 @@ static void batched(const int8_t *cb, const float *scb, const uint8_t *xu, int64
     }
 }
 
-/* Per-thread scratch (the packed activations and the int32 sums), grown as needed, freed when the thread ends. */
-static pthread_key_t scratch_key;
-static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
-struct scratch {
-    size_t size;
-    void *p;
-};
-static void scratch_free(void *v) {
-    struct scratch *s = v;
-    free(s->p);
-    free(s);
-}
-static void scratch_init(void) {
-    if (pthread_key_create(&scratch_key, scratch_free) != 0) scratch_key = (pthread_key_t) -1;
-}
-static void *scratch(size_t size) {
-    pthread_once(&scratch_once, scratch_init);
-    if (scratch_key == (pthread_key_t) -1) return NULL;
-    struct scratch *s = pthread_getspecific(scratch_key);
-    if (s == NULL) {
-        s = calloc(1, sizeof *s);
-        if (s == NULL || pthread_setspecific(scratch_key, s) != 0) {
-            free(s);
-            return NULL;
-        }
-    }
-    if (s->size < size) {
-        free(s->p);
-        s->p = aligned_alloc(64, (size + 63) / 64 * 64);
-        s->size = s->p == NULL ? 0 : size;
-    }
-    return s->p;
-}
 
 /* Decode tile: C weight rows from j0 against the activation row x; prefetches the pf rows after them into L2. */
 static inline __attribute__((always_inline)) void dtile(const int8_t *cb, const int8_t *x, int64_t k, int64_t j0,
@@ -459,7 +425,7 @@ int rv_matmul_int8_f32_avx512vnni(const int8_t *cb, const float *scb, const int8
     /* x made unsigned (ca + 128: the byte ca ^ 0x80), rows padded with zeros to a multiple of 64 */
     int64_t kp = (k + 63) / 64 * 64;
     size_t xbytes = (size_t) (rows * kp), bbytes = (size_t) rows * NB * sizeof(int32_t);
-    uint8_t *xu = scratch(xbytes + bbytes);
+    uint8_t *xu = rv_scratch(xbytes + bbytes); /* the packed activations and the int32 sums */
     if (xu == NULL) {
         return rv_matmul_int8_f32_avx512(cb, scb, ca, sca, xh, ostart, ocols, rows, k, n, n0, n1, out);
     }

@@ -5,13 +5,14 @@
  * streams in flight: about 8% more bandwidth than 2 on the 2-core AVX-512 Xeon VM it was tuned on), each
  * tile prefetching the next tile's rows into L2 (bench/native/decode_harness.c, bf16, 2 threads, medians of 5-7
  * rounds at load average ~3: 4096x4096 0.84 -> 0.93 of the read bandwidth, 0.93 -> 1.02 with Java's 16-byte
- * offset, 4096x11008 0.83 -> 0.94, 11008x4096 0.85 -> 0.86). Batched (rows >= 2): the GEMM core of gemm_avx512.h.
+ * offset, 4096x11008 0.83 -> 0.94, 11008x4096 0.85 -> 0.86). Batched: 2-15 rows gemm_few_avx512.h, from 16 rows
+ * the GEMM core of gemm_avx512.h (the same bits).
  */
 #include <immintrin.h>
 
 #include "common.h"
 #include "fold_avx512.h"
-#include "gemm_avx512.h"
+#include "gemm_few_avx512.h"
 
 static inline __m512 ldw_f32(const float *p) {
     return _mm512_loadu_ps(p);
@@ -31,8 +32,9 @@ static inline float hsum4(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
 #define READ_F32(v) (v)
 #define READ_BF16(v) rv_bf16(v)
 
-/* Batched path (rows >= 2: prefill, scoring, calibration): the GEMM core of gemm_avx512.h, with the weights
- * widened into its packed tiles (BF16 exactly: shift left 16) and the F32 order's tail (fma, in order). */
+/* Batched path (rows >= 2: prefill, scoring, calibration): the GEMM cores of gemm_avx512.h (from RV_GEMM_ROWS rows,
+ * when its scratch memory can be had) and gemm_few_avx512.h, with the weights widened into their packed tiles (BF16
+ * exactly: shift left 16) and the F32 order's tail (fma, in order). */
 #define DEFINE_GEMM(SFX, WT, LDW, WREAD)                                                                    \
     static void pack_##SFX(const rv_gemm_w *W, int64_t j, int C, int64_t kb, int64_t nbk, float *wp) {       \
         const WT *w = (const WT *) W->w + j * W->k + kb;                                                     \
@@ -50,7 +52,8 @@ static inline float hsum4(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
                            int64_t n0, int64_t n1, float *out) {                                             \
         const rv_gemm_w W = {.w = w, .k = k, .n = n, .ng = 4, .rowbytes = k * (int64_t) sizeof(WT),           \
                              .pack = pack_##SFX, .tail = tail_##SFX};                                        \
-        rv_gemm(&W, bias, x, rows, n0, n1, out);                                                             \
+        if (rows < RV_GEMM_ROWS || rv_gemm(&W, bias, x, rows, n0, n1, out) != 0)                             \
+            rv_gemm_few(&W, bias, x, rows, n0, n1, out);                                                     \
     }
 
 DEFINE_GEMM(f32, float, ldw_f32, READ_F32)

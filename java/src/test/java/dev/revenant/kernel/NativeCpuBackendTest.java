@@ -133,27 +133,34 @@ class NativeCpuBackendTest {
         Random rnd = new Random(3);
         for (String wt : new String[] {"f32", "bf16"}) {
             DType dt = wt.equals("f32") ? DType.F32 : DType.BF16;
-            for (int[] kn : new int[][] {{4097, 9}, {64, 5}, {127, 31}, {1, 1}}) {
-                int k = kn[0];
-                int n = kn[1];
-                int rows = 6;
-                Tensor w = weights("w", dt, random(rnd, n * k), n, k);
-                float[] bias = random(rnd, n);
-                float[] x = random(rnd, rows * k);
-                float[] expect = null;
-                for (String isa : NativeLibrary.ISAS) {
-                    if (!lib.supports(isa)) {
+            // rows 6: gemm_few_avx512.h; 19 and 40: the GEMM core (gemm_avx512.h), K = 4097 and 127 with the F32 order's
+            // tail; {32768, 50} at 40 rows: the core's two super-groups of rows (4 MiB of packed x: 32 rows, then 8)
+            // and its column blocks of 48 (then 2)
+            for (int[] kn : new int[][] {{4097, 9}, {64, 5}, {127, 31}, {1, 1}, {32768, 50}}) {
+                for (int rows : new int[] {6, 19, 40}) {
+                    if (kn[0] == 32768 && rows != 40) {
                         continue;
                     }
-                    MethodHandle h = lib.matmulHandle("rv_matmul_" + wt + "_f32_" + isa);
-                    float[] out = new float[rows * n];
-                    int st = (int) h.invokeExact(w.data(), MemorySegment.ofArray(bias), MemorySegment.ofArray(x),
-                            (long) rows, (long) k, (long) n, 0L, (long) n, MemorySegment.ofArray(out));
-                    assertEquals(0, st, isa);
-                    if (expect == null) {
-                        expect = out;
-                    } else {
-                        assertArrayEquals(expect, out, wt + " " + isa + " vs generic, K=" + k + " N=" + n);
+                    int k = kn[0];
+                    int n = kn[1];
+                    Tensor w = weights("w", dt, random(rnd, n * k), n, k);
+                    float[] bias = random(rnd, n);
+                    float[] x = random(rnd, rows * k);
+                    float[] expect = null;
+                    for (String isa : NativeLibrary.ISAS) {
+                        if (!lib.supports(isa)) {
+                            continue;
+                        }
+                        MethodHandle h = lib.matmulHandle("rv_matmul_" + wt + "_f32_" + isa);
+                        float[] out = new float[rows * n];
+                        int st = (int) h.invokeExact(w.data(), MemorySegment.ofArray(bias), MemorySegment.ofArray(x),
+                                (long) rows, (long) k, (long) n, 0L, (long) n, MemorySegment.ofArray(out));
+                        assertEquals(0, st, isa);
+                        if (expect == null) {
+                            expect = out;
+                        } else {
+                            assertArrayEquals(expect, out, wt + " " + isa + " vs generic, K=" + k + " N=" + n + " rows=" + rows);
+                        }
                     }
                 }
             }
