@@ -1,14 +1,14 @@
 /*
- * Batched (rows >= 2) F32/BF16 GFLOP/s of librevenant_cpu.so's AVX-512 GEMM, several builds of the library in one
+ * Batched (rows >= 2) F32/BF16 (or rtn-w4-g128) GFLOP/s of librevenant_cpu.so's AVX-512 GEMM, several builds of the library in one
  * process, each round timing them back to back (order reversed every other round) after an FMA-peak pass (12
  * independent zmm FMA chains per thread, as FmaPeak does in Java): the ratio to that peak is what compares across
- * rounds on a shared machine. Columns are split as NativeCpuBackend does from 16 rows (bigChunk: about 1 MiB of
- * fp32 weights, whole 6-column tiles, >= 4 chunks per thread, claimed dynamically). Before timing, every library's
+ * rounds on a shared machine. Columns are split as NativeCpuBackend does from 16 rows (bigChunk: about 32 MiB of
+ * fp32 weights, whole 48-column blocks, >= 4 chunks per thread, claimed dynamically). Before timing, every library's
  * output must equal the first one's bit for bit.
  *
  *   gcc -O2 -mavx512f -o gemm_harness gemm_harness.c -ldl -lpthread
  *   make -C native OUT=/tmp/old   (at the old commit; likewise /tmp/new)
- *   ./gemm_harness f32|bf16 /tmp/old/librevenant_cpu.so /tmp/new/librevenant_cpu.so
+ *   ./gemm_harness f32|bf16|rtn /tmp/old/librevenant_cpu.so /tmp/new/librevenant_cpu.so
  * Environment: ROUNDS (5), SHAPE (4096x4096, OUTxIN), ROWS (64), THREADS (2), CPUCLOCK (time by process CPU
  * time), CHUNK (columns per call).
  */
@@ -23,6 +23,8 @@
 #include <time.h>
 
 typedef int (*mm_fn)(const void *, const float *, const float *, int64_t, int64_t, int64_t, int64_t, int64_t, float *);
+typedef int (*rtn_fn)(const uint8_t *, const float *, const float *, int64_t, const float *, const float *, int64_t,
+                      int64_t, int64_t, int64_t, int64_t, float *);
 
 static int cpuclock;
 static double now(void) {
@@ -31,7 +33,8 @@ static double now(void) {
     return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
-static int N = 4096, K = 4096, T = 2, ROWS = 64, bf16;
+static int N = 4096, K = 4096, T = 2, ROWS = 64, bf16, rtn;
+static float *S, *Z; /* rtn-w4-g128: scale and zero per group of 128, [K / 128][N] */
 static void *W;
 static float *X, *OUT[16];
 static mm_fn fn;
@@ -47,7 +50,10 @@ static void *worker(void *arg) {
         long q;
         while ((q = __atomic_fetch_add(&cursor[it], 1, __ATOMIC_RELAXED)) < nch) {
             long j = q * chunk;
-            fn(W, NULL, X, ROWS, K, N, j, j + chunk < N ? j + chunk : N, out);
+            if (rtn)
+                ((rtn_fn) (void *) fn)(W, S, Z, 128, NULL, X, ROWS, K, N, j, j + chunk < N ? j + chunk : N, out);
+            else
+                fn(W, NULL, X, ROWS, K, N, j, j + chunk < N ? j + chunk : N, out);
         }
     }
     return NULL;
@@ -100,10 +106,11 @@ static int cmpd(const void *a, const void *b) {
 
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "gemm_harness f32|bf16 lib... (env ROUNDS SHAPE ROWS THREADS CPUCLOCK CHUNK)\n");
+        fprintf(stderr, "gemm_harness f32|bf16|rtn lib... (env ROUNDS SHAPE ROWS THREADS CPUCLOCK CHUNK)\n");
         return 1;
     }
     bf16 = !strcmp(argv[1], "bf16");
+    rtn = !strcmp(argv[1], "rtn");
     int nl = argc - 2;
     int rounds = getenv("ROUNDS") ? atoi(getenv("ROUNDS")) : 5;
     if (getenv("SHAPE")) sscanf(getenv("SHAPE"), "%dx%d", &N, &K);
@@ -114,12 +121,22 @@ int main(int argc, char **argv) {
     for (int l = 0; l < nl; l++) {
         void *h = dlopen(argv[2 + l], RTLD_NOW | RTLD_LOCAL);
         if (!h) { fprintf(stderr, "%s\n", dlerror()); return 1; }
-        f[l] = (mm_fn) dlsym(h, bf16 ? "rv_matmul_bf16_f32_avx512" : "rv_matmul_f32_f32_avx512");
+        f[l] = (mm_fn) dlsym(h, rtn ? "rv_matmul_rtn_u8_f32_avx512" : bf16 ? "rv_matmul_bf16_f32_avx512" : "rv_matmul_f32_f32_avx512");
         if (!f[l]) { fprintf(stderr, "%s: no symbol\n", argv[2 + l]); return 1; }
     }
     long nk = (long) N * K;
     srand(1);
-    if (bf16) {
+    if (rtn) {
+        uint8_t *w = aligned_alloc(64, nk);
+        for (long i = 0; i < nk; i++) w[i] = rand() & 15;
+        W = w;
+        S = aligned_alloc(64, sizeof(float) * (nk / 128));
+        Z = aligned_alloc(64, sizeof(float) * (nk / 128));
+        for (long i = 0; i < nk / 128; i++) {
+            S[i] = rand() / (float) RAND_MAX * 0.01f;
+            Z[i] = rand() % 16;
+        }
+    } else if (bf16) {
         uint16_t *w = aligned_alloc(64, nk * 2);
         for (long i = 0; i < nk; i++) w[i] = 0x3c00 + (rand() & 0x3ff) + (rand() % 2 ? 0x8000 : 0);
         W = w;
@@ -131,12 +148,13 @@ int main(int argc, char **argv) {
     X = aligned_alloc(64, sizeof(float) * K * ROWS);
     for (long i = 0; i < (long) K * ROWS; i++) X[i] = rand() / (float) RAND_MAX * 2 - 1;
     for (int l = 0; l < nl; l++) OUT[l] = aligned_alloc(64, sizeof(float) * N * ROWS);
-    chunk = (1 << 20) / (4L * K);
+    chunk = (32 << 20) / (4L * K); /* NativeCpuBackend.bigChunk */
     if (chunk > 1024) chunk = 1024;
     if (chunk < 1) chunk = 1;
     long per = (N + 4L * T - 1) / (4L * T);
     if (chunk > per) chunk = per;
-    if (chunk >= 6) chunk -= chunk % 6;
+    if (chunk >= 48) chunk -= chunk % 48;
+    else if (chunk >= 6) chunk -= chunk % 6;
     if (getenv("CHUNK")) chunk = atol(getenv("CHUNK"));
     for (int l = 0; l < nl; l++) {
         run(f[l], OUT[l], 1);

@@ -22,7 +22,7 @@
  *
  *   for each super-group of x rows (RV_XSG bytes: packed x, Xp[rg][l][m][r], read once per column block),
  *     for each block of NC = 48 columns (its weights decoded by the format's pack and transposed into
- *     Wt[l][m][48]),
+ *     Wt[l][m][48]; the next block's weight bytes prefetched into L2 between the passes),
  *       for l' < 16, for a < ng (l = 16a + l'), for each group rg of MR rows: a pass over m (Wt_l stays in L1
  *       for the row groups; Xp streams), whose epilogue combines P_l into q[l'] in the order's tree,
  *       then the fold over l' (lane by lane), the tail and the bias.
@@ -59,13 +59,15 @@ struct rv_gemm_w {
     int64_t gs;          /* RTN group size (-1: one group per row) */
     int64_t k, n;
     int ng;              /* 16-lane groups per block: 4 (64-blocks) or 2 (GGUF's 32-blocks) */
-    int64_t rowbytes;    /* bytes of one weight row of w (rows contiguous): gemm_few's prefetch of the next tile */
+    int64_t rowbytes;    /* bytes of one weight row of w (rows contiguous): the prefetch of the next block / tile */
     rv_pack_fn pack;
     rv_tail_fn tail;     /* NULL when k % B == 0 is guaranteed */
 };
 
-/* Rows per micro-tile, column vectors per micro-tile, columns per block, blocks per pack slice. */
-enum { MR = 8, NV = 3, NC = 16 * NV, KS = 8, TILE = MR * NV * 16 };
+/* Rows per micro-tile, column vectors per micro-tile, columns per block, blocks per pack slice (gemm_harness bf16,
+ * 64 rows, 2 threads, medians of 5 rounds: KS 4 against 8 210 / 192 GFLOP/s at 4096 x 4096, 161 / 155 at
+ * 4096 x 11008; KS 2 196 / 150, KS 16 no better than 8). */
+enum { MR = 8, NV = 3, NC = 16 * NV, KS = 4, TILE = MR * NV * 16 };
 /* Bytes of packed x per super-group of rows. */
 #define RV_XSG (4 << 20)
 
@@ -238,14 +240,24 @@ static int __attribute__((unused)) rv_gemm(const rv_gemm_w *W, const float *bias
         for (int64_t j0 = n0; j0 < n1; j0 += NC) {
             const int C = (int) (n1 - j0 < NC ? n1 - j0 : NC), V = (C + 15) / 16;
             rv_pack_w(W, j0, C, nb, wt, tmp);
+            /* The next block's weight bytes, prefetched into L2 a few lines after each pass, evenly over the block: the
+             * pack reads a short run of each row per call (KS blocks), too short for the hardware prefetchers
+             * (gemm_harness, 64 rows, 4096 x 4096, 2 threads, same run: rtn-w4-g128 163 -> 196 GFLOP/s, bf16 183 ->
+             * 204, f32 160 -> 159; T0 or T2 instead of T1 the same). */
+            const int64_t jn = j0 + NC, cn = n1 - jn < NC ? n1 - jn : NC;
+            const char *pfc = (const char *) W->w + jn * W->rowbytes;
+            const char *pfend = cn > 0 ? pfc + cn * W->rowbytes : pfc;
+            const int64_t calls = 16 * ng * ngr, per = (pfend - pfc + 64 * calls - 1) / (64 * calls);
             for (int lp = 0; lp < 16; lp++)
                 for (int a = 0; a < ng; a++) {
                     const int64_t l = 16 * a + lp;
                     const int mode = ng == 2 ? (a == 0 ? 0 : 4) : a;
                     const float *wl = wt + l * RV_WLS(nb);
-                    for (int64_t rg = 0; rg < ngr; rg++)
+                    for (int64_t rg = 0; rg < ngr; rg++) {
                         rv_uk_v(wl, xp + (rg * B + l) * RV_XLS(nb), nb, sb + rg * TILE, tb + rg * TILE,
                                 qb + (lp * ngm + rg) * TILE, mode, V);
+                        for (int64_t i = 0; i < per && pfc < pfend; i++, pfc += 64) _mm_prefetch(pfc, _MM_HINT_T1);
+                    }
                 }
             /* the fold over l' (h8[l] = q[l] + q[l + 8], h4, h2, s = h2[0] + h2[1]), lane by lane */
             for (int64_t rg = 0; rg < ngr; rg++)
