@@ -164,11 +164,11 @@ static void decode_lut(const uint8_t *packed, const float *absmax, __m512 book, 
 
 /* The GEMM core's tile of bnb 4-bit weights (k % 64 == 0: every 16-block starts on a byte and lies in one absmax
  * block; Bnb4Packed.dequantize's one rounding, as dec16). W->zero holds the 16-float table. */
-static void pack_bnb4(const rv_gemm_w *W, int64_t j, int C, int64_t kb, int64_t nbk, float *wp) {
+static void pack_bnb4(const rv_gemm_w *W, int64_t j, int C, int64_t kb, int64_t nbk, int a0, int a1, float *wp) {
     const __m512 book = _mm512_loadu_ps(W->zero);
     for (int c = 0; c < C; c++)
         for (int64_t m = 0; m < nbk; m++)
-            for (int a = 0; a < 4; a++) {
+            for (int a = a0; a < a1; a++) {
                 const int64_t e = (j + c) * W->k + kb + 64 * m + 16 * a;
                 _mm512_store_ps(wp + ((a * nbk + m) * GC + c) * 16,
                                 dec16((const uint8_t *) W->w, W->scale, W->zero, book, e, 1));

@@ -18,17 +18,20 @@
  * p[l] as the generic kernel, in another register and lane, so the same bits; the fold adds the P_l of 16 columns
  * at once, lane by lane, in the order's tree (q[l'] = (p[l'] + p[l'+16]) + (p[l'+32] + p[l'+48]), then h8, h4, h2).
  * Compared with a dot-product tile (16 consecutive k of one output per zmm: 10 vector loads per 24 FMAs, x
- * re-streamed from L2 for every 6 columns), each weight vector feeds 8 rows and each x value 48 columns.
+ * re-streamed from L2 for every 6 columns; gemm_few_avx512.h), each weight vector feeds 8 rows and each x value
+ * 48 columns; the price is a transpose of the weights (4 permutes per 16 values, once per block and row group).
  *
  *   for each super-group of x rows (RV_XSG bytes: packed x, Xp[rg][l][m][r], read once per column block),
- *     for each block of NC = 48 columns (its weights decoded by the format's pack and transposed into
- *     Wt[l][m][48]; the next block's weight bytes prefetched into L2 between the passes),
- *       for l' < 16, for a < ng (l = 16a + l'), for each group rg of MR rows: a pass over m (Wt_l stays in L1
- *       for the row groups; Xp streams), whose epilogue combines P_l into q[l'] in the order's tree,
+ *     for each block of NC = 48 columns (the next block's weight bytes prefetched into L2 between the passes),
+ *       for each 16-lane group a < ng (so that its transposed weights and x slices stay in L2: at 64 rows and
+ *       k = 4096 a quarter of 0.75 and 1 MiB; all groups at once were 9-15 % slower):
+ *         decode group a by the format's pack and transpose it into Wt[l'][m][48] (l = 16a + l'),
+ *         for l' < 16, for each group rg of MR rows: a pass over m (Wt_l stays in L1 for the row groups; Xp
+ *         streams), whose epilogue combines P_l into q[l'] in the order's tree (S, T: q[l'] in S after the last a),
  *       then the fold over l' (lane by lane), the tail and the bias.
  *
- * Memory: per-thread scratch (rv_scratch): Xp, Wt (48 * k floats), the pack's tiles and the P/q buffers; when it
- * cannot be had, rv_gemm returns -1 and the caller takes its other path (same bits).
+ * Memory: per-thread scratch (rv_scratch): Xp, Wt (48 * k / ng floats), the pack's tiles and the S/T buffers; when
+ * it cannot be had, rv_gemm returns -1 and the caller takes its other path (same bits).
  */
 #ifndef RV_GEMM_AVX512_H
 #define RV_GEMM_AVX512_H
@@ -45,8 +48,8 @@ enum { GC = 6 };
 typedef struct rv_gemm_w rv_gemm_w;
 
 /* Wp[a][m][c][0..15] = w(j + c, kb + B*m + 16a + 0..15) as fp32 (the format's value), c < C <= GC, m < nbk,
- * a < ng: float index ((a * nbk + m) * GC + c) * 16. */
-typedef void (*rv_pack_fn)(const rv_gemm_w *w, int64_t j, int C, int64_t kb, int64_t nbk, float *wp);
+ * a0 <= a < a1 <= ng (the other groups untouched): float index ((a * nbk + m) * GC + c) * 16. */
+typedef void (*rv_pack_fn)(const rv_gemm_w *w, int64_t j, int C, int64_t kb, int64_t nbk, int a0, int a1, float *wp);
 
 /* s plus row j's products with xr over [k0, k), in the format's tail order (F32/BF16: fma, in order). */
 typedef float (*rv_tail_fn)(const rv_gemm_w *w, int64_t j, const float *xr, int64_t k0, int64_t k, float s);
@@ -140,20 +143,19 @@ static void rv_pack_x(const float *x, int64_t k, int64_t r0, int64_t R, int64_t 
     }
 }
 
-/* Wt[l * RV_WLS(nb) + m * NC + c] = w(j0 + c, B m + l) for c < C (zeros up to whole vectors): the format's pack, KS blocks
- * and 6 columns at a time into tmp (3 tiles of GC columns: one 16-column vector), then transposed. */
-static void rv_pack_w(const rv_gemm_w *W, int64_t j0, int C, int64_t nb, float *wt, float *tmp) {
-    const int ng = W->ng;
-    const int64_t B = 16 * ng;
+/* Group a of the block: Wt[l' * RV_WLS(nb) + m * NC + c] = w(j0 + c, B m + 16 a + l') for c < C (zeros up to whole
+ * vectors): the format's pack of group a, KS blocks and 6 columns at a time into tmp (3 tiles of GC columns: one
+ * 16-column vector), then transposed. */
+static void rv_pack_w(const rv_gemm_w *W, int64_t j0, int C, int64_t nb, int a, float *wt, float *tmp) {
+    const int64_t B = 16 * W->ng;
     for (int v = 0; v * 16 < C; v++) {
         const int cv = C - 16 * v < 16 ? C - 16 * v : 16;
         for (int64_t m0 = 0; m0 < nb; m0 += KS) {
             const int64_t nbk = nb - m0 < KS ? nb - m0 : KS;
             for (int t = 0; t * GC < cv; t++)
-                W->pack(W, j0 + 16 * v + GC * t, cv - GC * t < GC ? cv - GC * t : GC, B * m0, nbk,
+                W->pack(W, j0 + 16 * v + GC * t, cv - GC * t < GC ? cv - GC * t : GC, B * m0, nbk, a, a + 1,
                         tmp + t * RV_TTS);
-            for (int64_t m = 0; m < nbk; m++)
-                for (int a = 0; a < ng; a++) {
+            for (int64_t m = 0; m < nbk; m++) {
                     __m512 u[16];
 #pragma GCC unroll 16
                     for (int c = 0; c < 16; c++)
@@ -163,17 +165,17 @@ static void rv_pack_w(const rv_gemm_w *W, int64_t j0, int C, int64_t nb, float *
                     rv_tr(u, 4);
 #pragma GCC unroll 16
                     for (int e = 0; e < 16; e++)
-                        _mm512_store_ps(wt + (16 * a + RV_TRCOL(e)) * RV_WLS(nb) + (m0 + m) * NC + 16 * v, u[e]);
-                }
+                        _mm512_store_ps(wt + RV_TRCOL(e) * RV_WLS(nb) + (m0 + m) * NC + 16 * v, u[e]);
+            }
         }
     }
 }
 
-/* One pass of lane class l for MR rows and V column vectors: wt = Wt_l, xp = Xp[rg][l], then the epilogue
- * (mode) on P: 0 S = P; 1 S = S + P; 2 T = P; 3 Q = S + (T + P) (ng = 4: q = (p0 + p1) + (p2 + p3)); 4 Q = S + P
- * (ng = 2). */
+/* One pass of lane class l = 16 a + l' for MR rows and V column vectors: wt = Wt_l, xp = Xp[rg][l], then the
+ * epilogue on P by group a: 0 S = P; 1 S = S + P; 2 T = P; 3 S = S + (T + P). After the last group S holds q[l']
+ * (ng = 4: (p0 + p1) + (p2 + p3); ng = 2: p0 + p1). */
 static inline __attribute__((always_inline)) void rv_uk(const float *wt, const float *xp, int64_t nb, float *sb,
-                                                        float *tb, float *qb, int mode, const int V) {
+                                                        float *tb, int mode, const int V) {
     __m512 acc[MR][NV];
     for (int r = 0; r < MR; r++)
         for (int v = 0; v < V; v++) acc[r][v] = _mm512_setzero_ps();
@@ -193,19 +195,18 @@ static inline __attribute__((always_inline)) void rv_uk(const float *wt, const f
             case 0: _mm512_store_ps(sb + i, p); break;
             case 1: _mm512_store_ps(sb + i, _mm512_add_ps(_mm512_load_ps(sb + i), p)); break;
             case 2: _mm512_store_ps(tb + i, p); break;
-            case 3:
-                _mm512_store_ps(qb + i, _mm512_add_ps(_mm512_load_ps(sb + i), _mm512_add_ps(_mm512_load_ps(tb + i), p)));
+            default:
+                _mm512_store_ps(sb + i, _mm512_add_ps(_mm512_load_ps(sb + i), _mm512_add_ps(_mm512_load_ps(tb + i), p)));
                 break;
-            default: _mm512_store_ps(qb + i, _mm512_add_ps(_mm512_load_ps(sb + i), p)); break;
             }
         }
 }
 
-static void rv_uk_v(const float *wt, const float *xp, int64_t nb, float *sb, float *tb, float *qb, int mode, int V) {
+static void rv_uk_v(const float *wt, const float *xp, int64_t nb, float *sb, float *tb, int mode, int V) {
     switch (V) {
-    case 3: rv_uk(wt, xp, nb, sb, tb, qb, mode, 3); break;
-    case 2: rv_uk(wt, xp, nb, sb, tb, qb, mode, 2); break;
-    default: rv_uk(wt, xp, nb, sb, tb, qb, mode, 1); break;
+    case 3: rv_uk(wt, xp, nb, sb, tb, mode, 3); break;
+    case 2: rv_uk(wt, xp, nb, sb, tb, mode, 2); break;
+    default: rv_uk(wt, xp, nb, sb, tb, mode, 1); break;
     }
 }
 
@@ -229,17 +230,16 @@ static int __attribute__((unused)) rv_gemm(const rv_gemm_w *W, const float *bias
     const int64_t rp = (rows + MR - 1) / MR * MR;
     sgr = sgr > rp ? rp : sgr;
     const int64_t ngm = sgr / MR; /* row groups per super-group */
-    const size_t fx = (size_t) (ngm * B * RV_XLS(nb)), fw = (size_t) (B * RV_WLS(nb)), ft = 3 * RV_TTS,
-                 fs = (size_t) ngm * TILE, fq = 16 * (size_t) ngm * TILE;
-    float *xp = rv_scratch(sizeof(float) * (fx + fw + ft + 2 * fs + fq));
+    const size_t fx = (size_t) (ngm * B * RV_XLS(nb)), fw = (size_t) (16 * RV_WLS(nb)), ft = 3 * RV_TTS,
+                 fs = 16 * (size_t) ngm * TILE;
+    float *xp = rv_scratch(sizeof(float) * (fx + fw + ft + 2 * fs));
     if (xp == NULL) return -1;
-    float *wt = xp + fx, *tmp = wt + fw, *sb = tmp + ft, *tb = sb + fs, *qb = tb + fs;
+    float *wt = xp + fx, *tmp = wt + fw, *sb = tmp + ft, *tb = sb + fs;
     for (int64_t sg = 0; sg < rows; sg += sgr) {
         const int64_t R = rows - sg < sgr ? rows - sg : sgr, ngr = (R + MR - 1) / MR;
         rv_pack_x(x, k, sg, R, nb, (int) ng, xp);
         for (int64_t j0 = n0; j0 < n1; j0 += NC) {
             const int C = (int) (n1 - j0 < NC ? n1 - j0 : NC), V = (C + 15) / 16;
-            rv_pack_w(W, j0, C, nb, wt, tmp);
             /* The next block's weight bytes, prefetched into L2 a few lines after each pass, evenly over the block: the
              * pack reads a short run of each row per call (KS blocks), too short for the hardware prefetchers
              * (gemm_harness, 64 rows, 4096 x 4096, 2 threads, same run: rtn-w4-g128 163 -> 196 GFLOP/s, bf16 183 ->
@@ -248,22 +248,23 @@ static int __attribute__((unused)) rv_gemm(const rv_gemm_w *W, const float *bias
             const char *pfc = (const char *) W->w + jn * W->rowbytes;
             const char *pfend = cn > 0 ? pfc + cn * W->rowbytes : pfc;
             const int64_t calls = 16 * ng * ngr, per = (pfend - pfc + 64 * calls - 1) / (64 * calls);
-            for (int lp = 0; lp < 16; lp++)
-                for (int a = 0; a < ng; a++) {
+            for (int a = 0; a < ng; a++) { /* group by group: its Wt (16 lane classes) and Xp slices stay in L2 */
+                rv_pack_w(W, j0, C, nb, a, wt, tmp);
+                for (int lp = 0; lp < 16; lp++) {
                     const int64_t l = 16 * a + lp;
-                    const int mode = ng == 2 ? (a == 0 ? 0 : 4) : a;
-                    const float *wl = wt + l * RV_WLS(nb);
+                    const float *wl = wt + lp * RV_WLS(nb);
                     for (int64_t rg = 0; rg < ngr; rg++) {
-                        rv_uk_v(wl, xp + (rg * B + l) * RV_XLS(nb), nb, sb + rg * TILE, tb + rg * TILE,
-                                qb + (lp * ngm + rg) * TILE, mode, V);
+                        rv_uk_v(wl, xp + (rg * B + l) * RV_XLS(nb), nb, sb + (lp * ngm + rg) * TILE,
+                                tb + (lp * ngm + rg) * TILE, a, V);
                         for (int64_t i = 0; i < per && pfc < pfend; i++, pfc += 64) _mm_prefetch(pfc, _MM_HINT_T1);
                     }
                 }
+            }
             /* the fold over l' (h8[l] = q[l] + q[l + 8], h4, h2, s = h2[0] + h2[1]), lane by lane */
             for (int64_t rg = 0; rg < ngr; rg++)
                 for (int r = 0; r < MR && rg * MR + r < R; r++)
                     for (int v = 0; v < V; v++) {
-                        const float *qv = qb + rg * TILE + (r * NV + v) * 16;
+                        const float *qv = sb + rg * TILE + (r * NV + v) * 16;
                         __m512 h[8];
                         for (int l = 0; l < 8; l++)
                             h[l] = _mm512_add_ps(_mm512_load_ps(qv + l * ngm * TILE),

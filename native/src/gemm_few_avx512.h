@@ -132,12 +132,12 @@ static void __attribute__((unused)) rv_gemm_few(const rv_gemm_w *W, const float 
             const char *pfb = (const char *) W->w + jn * W->rowbytes;
             const int64_t pfe = cn > 0 ? cn * W->rowbytes : 0; /* its bytes */
             int64_t q = 0;                                     /* passes so far in this tile */
-            if (one && nb > 0) W->pack(W, j, C, 0, nb, wp);
+            if (one && nb > 0) W->pack(W, j, C, 0, nb, 0, (int) ng, wp);
             for (int64_t rg = sg; rg < sg1; rg += GMG) {
                 const int mg = (int) (sg1 - rg < GMG ? sg1 - rg : GMG);
                 for (int64_t b0 = 0; b0 < nb; b0 += GNB) {
                     const int64_t nbk = nb - b0 < GNB ? nb - b0 : GNB;
-                    if (!one) W->pack(W, j, C, b0 * B, nbk, wp);
+                    if (!one) W->pack(W, j, C, b0 * B, nbk, 0, (int) ng, wp);
                     for (int a = 0; a < ng; a++)
                         for (int r = 0; r < mg; r += GR, q++) {
                             /* pass q prefetches lines [q * nbk, (q + 1) * nbk) of the next tile's bytes */

@@ -62,6 +62,19 @@ static inline __attribute__((always_inline)) void dec_q4_0(const uint8_t *b, __m
     w[1] = _mm512_permutexvar_ps(_mm512_srli_epi32(v, 4), t);
 }
 
+/* One half h of a block (elements 16h .. 16h + 15), the same values as dec_q8_0 / dec_q4_0's w[h]: the GEMM core
+ * packs one 16-lane group at a time. */
+static inline __attribute__((always_inline)) __m512 dech_q8_0(const uint8_t *b, int h) {
+    return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *) (b + 2 + 16 * h)))),
+                         scale(b));
+}
+
+static inline __attribute__((always_inline)) __m512 dech_q4_0(const uint8_t *b, int h) {
+    const __m512 q8 = _mm512_setr_ps(-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7);
+    __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (b + 2)));
+    return _mm512_permutexvar_ps(h ? _mm512_srli_epi32(v, 4) : v, _mm512_mul_ps(q8, scale(b)));
+}
+
 /* Decode forms of the two block decoders: the scale already widened (d, from the staged scales below),
  * so a block costs no fp16 conversion: the multiply takes d as a broadcast memory operand. Same values. */
 static inline __attribute__((always_inline)) void ddec_q8_0(const uint8_t *b, float d, __m512 *w) {
@@ -150,7 +163,7 @@ DEFINE_GGUF_DECODE(q8_0, RV_Q8_0_BYTES, ddec_q8_0, 1)
 DEFINE_GGUF_DECODE(q4_0, RV_Q4_0_BYTES, ddec_q4_0, 0)
 
 /* out[r, j] for r in [r0, r0 + R), j in [j0, j0 + C); R and C are constants after inlining. */
-#define DEFINE_GGUF_AVX512(SFX, BYTES, DEC)                                                                 \
+#define DEFINE_GGUF_AVX512(SFX, BYTES, DEC, DECH)                                                                 \
     static inline __attribute__((always_inline)) void tile_##SFX(const uint8_t *w, const float *bias,       \
                                                                  const float *x, int64_t k, int64_t n,      \
                                                                  int64_t r0, int64_t j0, float *out,        \
@@ -199,15 +212,21 @@ DEFINE_GGUF_DECODE(q4_0, RV_Q4_0_BYTES, ddec_q4_0, 0)
         for (; j < n1; j++) tile_##SFX(w, bias, x, k, n, r0, j, out, R, 1);                                 \
     }                                                                                                       \
                                                                                                             \
-    /* The GEMM core's tile (ng = 2: the GGUF order's 32 partial sums): block m's two halves to Wp[0], Wp[1]. */ \
-    static void pack_##SFX(const rv_gemm_w *W, int64_t j, int C, int64_t kb, int64_t nbk, float *wp) {       \
+    /* The GEMM core's tile (ng = 2: the GGUF order's 32 partial sums): block m's halves a0 .. a1 - 1 to Wp[a]. */ \
+    static void pack_##SFX(const rv_gemm_w *W, int64_t j, int C, int64_t kb, int64_t nbk, int a0, int a1,      \
+                           float *wp) {                                                                     \
         const uint8_t *w = (const uint8_t *) W->w + j * W->rowbytes + kb / RV_QK * (BYTES);                  \
         for (int c = 0; c < C; c++)                                                                         \
             for (int64_t m = 0; m < nbk; m++) {                                                             \
-                __m512 wv[2];                                                                               \
-                DEC(w + c * W->rowbytes + m * (BYTES), wv);                                                 \
-                _mm512_store_ps(wp + (m * GC + c) * 16, wv[0]);                                             \
-                _mm512_store_ps(wp + ((nbk + m) * GC + c) * 16, wv[1]);                                     \
+                const uint8_t *b = w + c * W->rowbytes + m * (BYTES);                                       \
+                if (a1 - a0 == 1) {                                                                         \
+                    _mm512_store_ps(wp + ((a0 * nbk + m) * GC + c) * 16, DECH(b, a0));                      \
+                } else {                                                                                    \
+                    __m512 wv[2];                                                                           \
+                    DEC(b, wv);                                                                             \
+                    _mm512_store_ps(wp + (m * GC + c) * 16, wv[0]);                                         \
+                    _mm512_store_ps(wp + ((nbk + m) * GC + c) * 16, wv[1]);                                 \
+                }                                                                                           \
             }                                                                                               \
     }                                                                                                       \
                                                                                                             \
@@ -237,5 +256,5 @@ DEFINE_GGUF_DECODE(q4_0, RV_Q4_0_BYTES, ddec_q4_0, 0)
         return RV_OK;                                                                                       \
     }
 
-DEFINE_GGUF_AVX512(q8_0, RV_Q8_0_BYTES, dec_q8_0)
-DEFINE_GGUF_AVX512(q4_0, RV_Q4_0_BYTES, dec_q4_0)
+DEFINE_GGUF_AVX512(q8_0, RV_Q8_0_BYTES, dec_q8_0, dech_q8_0)
+DEFINE_GGUF_AVX512(q4_0, RV_Q4_0_BYTES, dec_q4_0, dech_q4_0)

@@ -36,11 +36,12 @@ static inline float hsum4(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
  * when its scratch memory can be had) and gemm_few_avx512.h, with the weights widened into their packed tiles (BF16
  * exactly: shift left 16) and the F32 order's tail (fma, in order). */
 #define DEFINE_GEMM(SFX, WT, LDW, WREAD)                                                                    \
-    static void pack_##SFX(const rv_gemm_w *W, int64_t j, int C, int64_t kb, int64_t nbk, float *wp) {       \
+    static void pack_##SFX(const rv_gemm_w *W, int64_t j, int C, int64_t kb, int64_t nbk, int a0, int a1,   \
+                           float *wp) {                                                                      \
         const WT *w = (const WT *) W->w + j * W->k + kb;                                                     \
         for (int c = 0; c < C; c++) /* each weight row read in order: the prefetchers stream it */          \
             for (int64_t m = 0; m < nbk; m++)                                                                \
-                for (int a = 0; a < 4; a++)                                                                  \
+                for (int a = a0; a < a1; a++)                                                                \
                     _mm512_store_ps(wp + ((a * nbk + m) * GC + c) * 16, LDW(w + c * W->k + 64 * m + 16 * a)); \
     }                                                                                                        \
     static float tail_##SFX(const rv_gemm_w *W, int64_t j, const float *xr, int64_t k0, int64_t k, float s) {  \

@@ -242,14 +242,14 @@ static int lut_candidate(const uint8_t *codes, int64_t gs, int64_t k, int64_t n0
 
 /* The GEMM core's tile of RTN weights (RtnPacked.dequantize's two roundings, as dec16); the group of each
  * 16-block tracked along the row (no division per block). */
-static void pack_rtn(const rv_gemm_w *W, int64_t j, int C, int64_t kb, int64_t nbk, float *wp) {
+static void pack_rtn(const rv_gemm_w *W, int64_t j, int C, int64_t kb, int64_t nbk, int a0, int a1, float *wp) {
     const uint8_t *codes = (const uint8_t *) W->w;
     const int64_t k = W->k, n = W->n, gs = W->gs;
     const int fast = gs < 0 || gs % 16 == 0;
     for (int c = 0; c < C; c++) {
         int64_t g = gs < 0 ? 0 : kb / gs, gend = gs < 0 ? k : (g + 1) * gs;
         for (int64_t m = 0; m < nbk; m++)
-            for (int a = 0; a < 4; a++) {
+            for (int a = a0; a < a1; a++) {
                 const int64_t i = kb + 64 * m + 16 * a;
                 if (i >= gend) {
                     g = i / gs;
