@@ -10,7 +10,7 @@
 
 #include "common.h"
 #include "fold_avx512.h"
-#include "gemm_avx512.h"
+#include "gemm_few_avx512.h"
 
 #define C1 8
 
@@ -191,7 +191,9 @@ int rv_matmul_bnb4_f32_avx512(const uint8_t *packed, const float *absmax, const 
     if (rows >= RV_GEMM_ROWS && k % 64 == 0) { /* the RTN order is then the F32 order: the GEMM core */
         const rv_gemm_w W = {.w = packed, .scale = absmax, .zero = table, .k = k, .n = n, .ng = 4, .rowbytes = k / 2,
                              .pack = pack_bnb4, .tail = NULL};
-        if (rv_gemm(&W, bias, x, rows, n0, n1, out) == 0) return RV_OK; /* else (no scratch): the tiles below */
+        if (rows < RV_GEMM_T_ROWS || rv_gemm(&W, bias, x, rows, n0, n1, out) != 0)
+            rv_gemm_few(&W, bias, x, rows, n0, n1, out);
+        return RV_OK;
     }
     __m512 book = _mm512_loadu_ps(table);
     int64_t r4 = rows - rows % 4;

@@ -42,8 +42,12 @@
 
 /* Columns per tile of a format's pack function. */
 enum { GC = 6 };
-/* From this many rows every format takes the core (F32/BF16 also from 2 rows: gemm_few_avx512.h). */
+/* From RV_GEMM_ROWS rows every format takes a batched core (F32/BF16 from 2 rows): gemm_few_avx512.h's dot-product
+ * tiles below RV_GEMM_T_ROWS, this core from there (`bench matmul`, 2 threads, 4096 x 4096, this core against
+ * gemm_few's, GFLOP/s: 16 rows bf16 103 / 130, rtn-w4-g128 100 / 134, q8_0 137 / 134, q4_0 169 / 146; 32 rows
+ * bf16 165 / 149, rtn-w4-g128 154 / 153, q8_0 211 / 149; 64 rows: bench/RESULTS.md). */
 #define RV_GEMM_ROWS 16
+#define RV_GEMM_T_ROWS 32
 
 typedef struct rv_gemm_w rv_gemm_w;
 

@@ -1,8 +1,8 @@
 /*
- * gemm_few_avx512.h: the F32/BF16 batched path for 2 to RV_GEMM_ROWS - 1 rows (included by matmul_avx512.c, compiled
- * with -mavx512f -mavx512bw -mavx512vl -mfma): a dot-product tile, one 16-lane group per pass. From RV_GEMM_ROWS rows
- * (and as the fallback without scratch memory, at any rows) gemm_avx512.h's core serves instead; both give the same
- * bits.
+ * gemm_few_avx512.h: the batched core below RV_GEMM_T_ROWS rows (F32/BF16 from 2 rows, the packed formats from
+ * RV_GEMM_ROWS; included by the AVX-512 translation units, compiled with -mavx512f -mavx512bw -mavx512vl -mfma): a
+ * dot-product tile, one 16-lane group per pass. From RV_GEMM_T_ROWS rows gemm_avx512.h's core serves instead (this
+ * one stays the fallback when that core's scratch memory cannot be had); both give the same bits.
  * out[r, j] = sum_i x[r, i] * w(j, i) (+ bias[j]) for rows r of a batch and columns j in [n0, n1), for any weight
  * format that can write a tile of its weights as fp32: the format gives a pack function (its own dequantization,
  * so its own roundings), the core does the rest.

@@ -15,7 +15,7 @@
 
 #include "common.h"
 #include "fold_avx512.h"
-#include "gemm_avx512.h"
+#include "gemm_few_avx512.h"
 
 /* Software prefetch distance in bytes along each weight row of the batched tiles (measured for the
  * former 1 x 8 decode tile at 4096 x 4096, 2 threads, q8_0 / q4_0 GB/s: no prefetch 20.3 / 11.5;
@@ -243,7 +243,9 @@ DEFINE_GGUF_DECODE(q4_0, RV_Q4_0_BYTES, ddec_q4_0, 0)
         if (rows >= RV_GEMM_ROWS) {                                                                         \
             const rv_gemm_w W = {.w = w, .k = k, .n = n, .ng = 2, .rowbytes = k / RV_QK * (BYTES),          \
                                  .pack = pack_##SFX, .tail = NULL};                                        \
-            if (rv_gemm(&W, bias, x, rows, n0, n1, out) == 0) return RV_OK; /* else: the tiles below */  \
+            if (rows < RV_GEMM_T_ROWS || rv_gemm(&W, bias, x, rows, n0, n1, out) != 0)                      \
+                rv_gemm_few(&W, bias, x, rows, n0, n1, out);                                                \
+            return RV_OK;                                                                                   \
         }                                                                                                   \
         int64_t r4 = rows - rows % 4;                                                                       \
         for (int64_t r = 0; r < r4; r += 4) cols_##SFX(w, bias, x, k, n, r, n0, n1, out, 4, 2);             \

@@ -5,7 +5,7 @@
  * streams in flight: about 8% more bandwidth than 2 on the 2-core AVX-512 Xeon VM it was tuned on), each
  * tile prefetching the next tile's rows into L2 (bench/native/decode_harness.c, bf16, 2 threads, medians of 5-7
  * rounds at load average ~3: 4096x4096 0.84 -> 0.93 of the read bandwidth, 0.93 -> 1.02 with Java's 16-byte
- * offset, 4096x11008 0.83 -> 0.94, 11008x4096 0.85 -> 0.86). Batched: 2-15 rows gemm_few_avx512.h, from 16 rows
+ * offset, 4096x11008 0.83 -> 0.94, 11008x4096 0.85 -> 0.86). Batched: 2-31 rows gemm_few_avx512.h, from 32 rows
  * the GEMM core of gemm_avx512.h (the same bits).
  */
 #include <immintrin.h>
@@ -32,7 +32,7 @@ static inline float hsum4(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
 #define READ_F32(v) (v)
 #define READ_BF16(v) rv_bf16(v)
 
-/* Batched path (rows >= 2: prefill, scoring, calibration): the GEMM cores of gemm_avx512.h (from RV_GEMM_ROWS rows,
+/* Batched path (rows >= 2: prefill, scoring, calibration): the GEMM cores of gemm_avx512.h (from RV_GEMM_T_ROWS rows,
  * when its scratch memory can be had) and gemm_few_avx512.h, with the weights widened into their packed tiles (BF16
  * exactly: shift left 16) and the F32 order's tail (fma, in order). */
 #define DEFINE_GEMM(SFX, WT, LDW, WREAD)                                                                    \
@@ -53,7 +53,7 @@ static inline float hsum4(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
                            int64_t n0, int64_t n1, float *out) {                                             \
         const rv_gemm_w W = {.w = w, .k = k, .n = n, .ng = 4, .rowbytes = k * (int64_t) sizeof(WT),           \
                              .pack = pack_##SFX, .tail = tail_##SFX};                                        \
-        if (rows < RV_GEMM_ROWS || rv_gemm(&W, bias, x, rows, n0, n1, out) != 0)                             \
+        if (rows < RV_GEMM_T_ROWS || rv_gemm(&W, bias, x, rows, n0, n1, out) != 0)                           \
             rv_gemm_few(&W, bias, x, rows, n0, n1, out);                                                     \
     }
 

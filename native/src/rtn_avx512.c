@@ -18,7 +18,7 @@
 
 #include "common.h"
 #include "fold_avx512.h"
-#include "gemm_avx512.h"
+#include "gemm_few_avx512.h"
 
 #define PF 256
 #define C1 8
@@ -275,7 +275,9 @@ int rv_matmul_rtn_u8_f32_avx512(const uint8_t *codes, const float *scale, const 
     if (rows >= RV_GEMM_ROWS && k % 64 == 0) { /* the RTN order is then the F32 order: the GEMM core */
         const rv_gemm_w W = {.w = codes, .scale = scale, .zero = zero, .gs = gs, .k = k, .n = n, .ng = 4,
                              .rowbytes = k, .pack = pack_rtn, .tail = NULL};
-        if (rv_gemm(&W, bias, x, rows, n0, n1, out) == 0) return RV_OK; /* else (no scratch): the tiles below */
+        if (rows < RV_GEMM_T_ROWS || rv_gemm(&W, bias, x, rows, n0, n1, out) != 0)
+            rv_gemm_few(&W, bias, x, rows, n0, n1, out);
+        return RV_OK;
     }
     int64_t r4 = rows - rows % 4;
     for (int64_t r = 0; r < r4; r += 4) cols(codes, scale, zero, gs, bias, x, k, n, r, n0, n1, out, 4, 1);

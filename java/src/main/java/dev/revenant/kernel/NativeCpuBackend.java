@@ -46,12 +46,18 @@ public final class NativeCpuBackend implements Backend {
      */
     private static final long CHUNK_BYTES = 256 << 10;
     /**
-     * From this many rows the C kernels multiply F32/BF16 weights, RTN and bitsandbytes 4-bit weights with
-     * {@code k % 64 == 0}, and GGUF blocks, on the batched GEMM core (native/src/gemm_avx512.h: x packed once per
-     * call, each weight decoded once per block of 48 columns and transposed so that a zmm holds 16 columns;
-     * RV_GEMM_ROWS there), and the columns are cut in wider chunks ({@link #bigChunk}).
+     * From this many rows the C kernels multiply RTN and bitsandbytes 4-bit weights with {@code k % 64 == 0}, and
+     * GGUF blocks, on a batched GEMM core (from {@link #GEMM_T_ROWS} rows, as F32/BF16, native/src/gemm_avx512.h: x
+     * packed once per call, each weight decoded once per block of 48 columns and transposed so that a zmm holds 16
+     * columns; RV_GEMM_ROWS there), and the columns are cut in wider chunks ({@link #bigChunk}).
      */
     static final int GEMM_ROWS = 16;
+    /**
+     * From this many rows the batched C kernels take the lane-class GEMM core (native/src/gemm_avx512.h,
+     * RV_GEMM_T_ROWS there); from {@link #GEMM_ROWS} (F32/BF16: 2) up to here the dot-product core
+     * (gemm_few_avx512.h). Both give the same bits; tests use it to reach each.
+     */
+    static final int GEMM_T_ROWS = 32;
     private static final long GEMM_CHUNK_BYTES = 32 << 20;
 
     private final NativeLibrary lib;

@@ -133,7 +133,7 @@ class NativeBnb4Test {
             // {32768, 50} at 40 rows: the GEMM core's two super-groups of rows (4 MiB of packed x: 32 rows, then 8) and its
             // column blocks of 48 (then 2)
             for (int[] kn : new int[][] {{4096, 9}, {31, 5}, {200, 31}, {1, 1}, {4160, 3}, {8320, 37}, {32768, 50}}) {
-                for (int rows : new int[] {1, 2, 3, 4, 5, 7, 9, 19, 37, 40}) { // 19, 37, 40: the GEMM core (gemm_avx512.h)
+                for (int rows : new int[] {1, 2, 3, 4, 5, 7, 9, 19, 37, 40}) { // 19: gemm_few_avx512.h; 37, 40: gemm_avx512.h
                     if (kn[0] == 32768 && (rows != 40 || kind != KINDS[0])) { // the generic kernel is slow
                         continue;
                     }
@@ -154,8 +154,8 @@ class NativeBnb4Test {
     @Test
     void batchAloneAndThreadCountGiveTheSameBits() {
         Random rnd = new Random(7);
-        // the second batch size takes the GEMM core (native/src/gemm_avx512.h) where k is a multiple of 64
-        for (int rows : new int[] {6, NativeCpuBackend.GEMM_ROWS + 3}) {
+        // where k is a multiple of 64 the second batch size takes native/src/gemm_few_avx512.h, the third gemm_avx512.h
+        for (int rows : new int[] {6, NativeCpuBackend.GEMM_ROWS + 3, NativeCpuBackend.GEMM_T_ROWS + 3}) {
             for (Bnb4Packed.Kind kind : KINDS) {
                 for (int[] kn : new int[][] {{2048, 33}, {128, 1031}, {31, 7}}) {
                     int k = kn[0];

@@ -133,7 +133,7 @@ class NativeCpuBackendTest {
         Random rnd = new Random(3);
         for (String wt : new String[] {"f32", "bf16"}) {
             DType dt = wt.equals("f32") ? DType.F32 : DType.BF16;
-            // rows 6: gemm_few_avx512.h; 19 and 40: the GEMM core (gemm_avx512.h), K = 4097 and 127 with the F32 order's
+            // rows 6 and 19: gemm_few_avx512.h; 40: the GEMM core (gemm_avx512.h), K = 4097 and 127 with the F32 order's
             // tail; {32768, 50} at 40 rows: the core's two super-groups of rows (4 MiB of packed x: 32 rows, then 8)
             // and its column blocks of 48 (then 2)
             for (int[] kn : new int[][] {{4097, 9}, {64, 5}, {127, 31}, {1, 1}, {32768, 50}}) {

@@ -191,7 +191,7 @@ class NativeGgufTest {
             // {32768, 50} at 40 rows: the GEMM core's two super-groups of rows (4 MiB of packed x: 32 rows, then 8) and its
             // column blocks of 48 (then 2)
             for (int[] kn : new int[][] {{4096, 9}, {32, 5}, {96, 31}, {32, 1}, {32768, 50}}) {
-                for (int rows : new int[] {1, 2, 3, 4, 5, 6, 7, 9, 19, 37, 40}) { // 19, 37, 40: the GEMM core (gemm_avx512.h)
+                for (int rows : new int[] {1, 2, 3, 4, 5, 6, 7, 9, 19, 37, 40}) { // 19: gemm_few_avx512.h; 37, 40: gemm_avx512.h
                     if (kn[0] == 32768 && (rows != 40 || t != GgufPacked.Type.Q4_0)) { // the generic kernel is slow
                         continue;
                     }
@@ -212,7 +212,7 @@ class NativeGgufTest {
     @Test
     void batchAloneAndThreadCountGiveTheSameBits() {
         Random rnd = new Random(7);
-        for (int rows : new int[] {9, NativeCpuBackend.GEMM_ROWS + 3}) { // the second: the GEMM core (gemm_avx512.h)
+        for (int rows : new int[] {9, NativeCpuBackend.GEMM_ROWS + 3, NativeCpuBackend.GEMM_T_ROWS + 3}) { // the GEMM cores: few, lanes
         for (GgufPacked.Type t : TYPES) {
             for (int[] kn : new int[][] {{4096, 33}, {128, 4097}, {2048, 130}, {32, 7}}) {
                 int k = kn[0];
