@@ -109,7 +109,7 @@ public final class NativeCpuBackend implements Backend {
         if (rows <= 0 || n == 0) {
             return;
         }
-        long chunk = rows >= GEMM_ROWS ? bigChunk(Math.max(1, k * t.byteSize()), n)
+        long chunk = rows >= GEMM_ROWS ? bigChunk(Math.max(1, k * t.byteSize()), n, rows >= GEMM_T_ROWS)
                 : chunkColumns(Math.max(1, k * t.byteSize()), n, rows > 1 ? 6 : 4);
         boolean cBias = bias != null && bias.dtype() == DType.F32 && bias.data().address() % 4 == 0;
         lock.lock();
@@ -157,7 +157,7 @@ public final class NativeCpuBackend implements Backend {
             return;
         }
         long rowBytes = Math.max(1, k / 32 * g.type().blockBytes());
-        long chunk = rows >= GEMM_ROWS ? bigChunk(4 * k, n) : chunkColumns(rowBytes, n, 4);
+        long chunk = rows >= GEMM_ROWS ? bigChunk(4 * k, n, rows >= GEMM_T_ROWS) : chunkColumns(rowBytes, n, 4);
         boolean cBias = bias != null && bias.dtype() == DType.F32 && bias.data().address() % 4 == 0;
         lock.lock();
         try {
@@ -176,7 +176,7 @@ public final class NativeCpuBackend implements Backend {
         if (rows <= 0 || n == 0) {
             return;
         }
-        long chunk = gemm(rows, k) ? bigChunk(4 * k, n) : chunkColumns(Math.max(1, k), n, 4);
+        long chunk = gemm(rows, k) ? bigChunk(4 * k, n, rows >= GEMM_T_ROWS) : chunkColumns(Math.max(1, k), n, 4);
         boolean cBias = bias != null && bias.dtype() == DType.F32 && bias.data().address() % 4 == 0;
         lock.lock();
         try {
@@ -207,7 +207,7 @@ public final class NativeCpuBackend implements Backend {
         if (rows <= 0 || n == 0) {
             return;
         }
-        long chunk = gemm(rows, k) ? bigChunk(4 * k, n) : chunkColumns(Math.max(1, k / 2), n, 4);
+        long chunk = gemm(rows, k) ? bigChunk(4 * k, n, rows >= GEMM_T_ROWS) : chunkColumns(Math.max(1, k / 2), n, 4);
         boolean cBias = bias != null && bias.dtype() == DType.F32 && bias.data().address() % 4 == 0;
         float[] table = q.kind() == dev.revenant.quant.Bnb4Packed.Kind.FP4 ? FP4_TABLE : NF4_TABLE;
         lock.lock();
@@ -232,7 +232,7 @@ public final class NativeCpuBackend implements Backend {
         dev.revenant.quant.Int8Bnb.Int8Rows a = dev.revenant.quant.Int8Bnb.prepareRows(x, rows, (int) k);
         // decode: the 4-column tile; batched: whole 6-column tiles (int8_vnni.c), from GEMM_ROWS rows on about
         // 1 MiB of codes per chunk (each call re-packs all of x: rows * k bytes, so wider chunks pay that less often)
-        long chunk = rows >= GEMM_ROWS ? bigChunk(Math.max(1, k), n) : chunkColumns(Math.max(1, k), n, rows > 1 ? 6 : 4);
+        long chunk = rows >= GEMM_ROWS ? bigChunk(Math.max(1, k), n, false) : chunkColumns(Math.max(1, k), n, rows > 1 ? 6 : 4);
         lock.lock();
         try {
             job.set(MemorySegment.ofArray(q.cb()), Kind.INT8, MemorySegment.NULL, bias, a.xh(), rows, out, n, k, chunk);
@@ -260,15 +260,17 @@ public final class NativeCpuBackend implements Backend {
     }
 
     /**
-     * Columns per chunk from {@link #GEMM_ROWS} rows on: about {@link #GEMM_CHUNK_BYTES} of weights (as fp32, the
-     * GEMM core's packed blocks), ≥ 4 chunks per worker, whole 48-column blocks (6-column tiles for LLM.int8). Each
-     * chunk packs (and streams) all of x once, so wide chunks pay that less often (at 64 rows and k = 11008 the x
-     * pack took 11 % of a 144-column chunk's time and 5 % of a 480-column one's; gemm_harness, one thread).
+     * Columns per chunk from {@link #GEMM_ROWS} rows on: about 1 MiB of weights in whole 6-column tiles (the
+     * dot-product core, LLM.int8's tiles), from {@link #GEMM_T_ROWS} rows (lanes: the lane-class core) about
+     * {@link #GEMM_CHUNK_BYTES} of weights in whole 48-column blocks; always ≥ 4 chunks per worker. The lane-class
+     * core packs (and streams) all of x once per chunk, so wide chunks pay that less often (at 64 rows and k = 11008
+     * the x pack took 11 % of a 144-column chunk's time and 5 % of a 480-column one's; gemm_harness, one thread).
      */
-    private long bigChunk(long rowBytes, long n) {
-        long chunk = Math.clamp(GEMM_CHUNK_BYTES / rowBytes, 1, 1024);
+    private long bigChunk(long rowBytes, long n, boolean lanes) {
+        long chunk = Math.clamp((lanes ? GEMM_CHUNK_BYTES : 1 << 20) / rowBytes, 1, 1024);
         chunk = Math.min(chunk, Math.max(1, (n + 4L * threads - 1) / (4L * threads)));
-        return chunk >= 48 ? chunk - chunk % 48 : chunk >= 6 ? chunk - chunk % 6 : chunk;
+        int tile = lanes && chunk >= 48 ? 48 : 6;
+        return chunk >= tile ? chunk - chunk % tile : chunk;
     }
 
     /** Runs the job set under the lock, on the pool when it is worth waking the workers. */
