@@ -94,8 +94,8 @@ static inline __attribute__((always_inline)) void cols(const uint8_t *packed, co
  * so shifts by 4, 0, 12 and 8 put elements 4d, 4d + 1, 4d + 2 and 4d + 3 in the low 4 bits that vpermps reads:
  * x in lane order (fold_avx512.h), per 64 weights 1 vpmovzxwd, 3 shifts, 1 multiply, 4 vpermps and 4 FMAs.
  * x is put in lane order KB floats at a time (16 KiB of stack); when k > KB the partial sums wait in accb
- * (columns in groups of CG, 8 KiB). Each tile of CL columns prefetches the next tile's rows (and absmax) into
- * L2 at the offset it reads.
+ * (columns in groups of CG, 8 KiB). Tiles take one column of each of CL regions and prefetch the row after each
+ * of their rows (and its absmax) into L2 at the offset they read, as rtn_avx512.c's decode (where the figures are).
  */
 /* Columns per decode tile: as the RTN kernel's (rtn_avx512.c, where it was measured). */
 #define CL 4
@@ -103,23 +103,23 @@ enum { KB = 4096, CG = 32 };
 
 static inline __attribute__((always_inline)) void ltile(const uint8_t *packed, const float *absmax, __m512 book,
                                                         const float *bias, const float *xs, int64_t k, int64_t j0,
-                                                        int64_t kb0, int64_t kb1, float *accb, int64_t pfn,
-                                                        float *out, const int C) {
+                                                        int64_t cs, int64_t kb0, int64_t kb1, float *accb,
+                                                        int64_t pfn, float *out, const int C) {
     __m512 a[CL][4];
     for (int c = 0; c < C; c++)
         for (int s = 0; s < 4; s++)
-            a[c][s] = kb0 == 0 ? _mm512_setzero_ps() : _mm512_load_ps(accb + c * 64 + 16 * s);
+            a[c][s] = kb0 == 0 ? _mm512_setzero_ps() : _mm512_load_ps(accb + c * cs * 64 + 16 * s);
     const uint8_t *w = packed + j0 * k / 2;
     const float *am = absmax + j0 * k / 64;
     for (int64_t i = kb0; i < kb1; i += 64) {
         if ((i & 64) == 0)
-            for (int c = 0; c < pfn; c++) _mm_prefetch((const char *) (w + ((C + c) * k + i) / 2), _MM_HINT_T1);
+            for (int c = 0; c < pfn; c++) _mm_prefetch((const char *) (w + ((c * cs + 1) * k + i) / 2), _MM_HINT_T1);
         if ((i & 1023) == 0) /* and their absmax, a line per 16 blocks (nf4 4096 x 4096: 0.74 -> 0.77 of the bandwidth) */
-            for (int c = 0; c < pfn; c++) _mm_prefetch((const char *) (am + ((C + c) * k + i) / 64), _MM_HINT_T1);
+            for (int c = 0; c < pfn; c++) _mm_prefetch((const char *) (am + ((c * cs + 1) * k + i) / 64), _MM_HINT_T1);
         const float *xb = xs + (i - kb0);
         for (int c = 0; c < C; c++) {
-            __m512 tb = _mm512_mul_ps(book, _mm512_set1_ps(am[(c * k + i) / 64]));
-            __m512i z = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *) (w + (c * k + i) / 2)));
+            __m512 tb = _mm512_mul_ps(book, _mm512_set1_ps(am[(c * cs * k + i) / 64]));
+            __m512i z = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *) (w + (c * cs * k + i) / 2)));
             a[c][0] = _mm512_fmadd_ps(_mm512_load_ps(xb), _mm512_permutexvar_ps(_mm512_srli_epi32(z, 4), tb), a[c][0]);
             a[c][1] = _mm512_fmadd_ps(_mm512_load_ps(xb + 16), _mm512_permutexvar_ps(z, tb), a[c][1]);
             a[c][2] = _mm512_fmadd_ps(_mm512_load_ps(xb + 32), _mm512_permutexvar_ps(_mm512_srli_epi32(z, 12), tb),
@@ -130,14 +130,14 @@ static inline __attribute__((always_inline)) void ltile(const uint8_t *packed, c
     }
     if (kb1 < k) {
         for (int c = 0; c < C; c++)
-            for (int s = 0; s < 4; s++) _mm512_store_ps(accb + c * 64 + 16 * s, a[c][s]);
+            for (int s = 0; s < 4; s++) _mm512_store_ps(accb + c * cs * 64 + 16 * s, a[c][s]);
         return;
     }
     for (int c = 0; c < C; c++) {
         __m512 p[4];
         rv_unlane(a[c], p);
         float s = rv_fold_zmm(_mm512_add_ps(_mm512_add_ps(p[0], p[1]), _mm512_add_ps(p[2], p[3])));
-        out[j0 + c] = bias ? s + bias[j0 + c] : s;
+        out[j0 + c * cs] = bias ? s + bias[j0 + c * cs] : s;
     }
 }
 
@@ -151,12 +151,14 @@ static void decode_lut(const uint8_t *packed, const float *absmax, __m512 book, 
         for (int64_t kb0 = 0; kb0 < k; kb0 += KB) {
             const int64_t kb1 = k - kb0 < KB ? k : kb0 + KB;
             for (int64_t i = kb0; i < kb1; i += 64) rv_lane_x(x + i, xs + (i - kb0));
-            int64_t j = c0;
-            for (; j + CL <= c1; j += CL) {
-                int64_t pfn = n1 - (j + CL) < CL ? n1 - (j + CL) : CL;
-                ltile(packed, absmax, book, bias, xs, k, j, kb0, kb1, accb + (j - c0) * 64, pfn, out, CL);
+            const int64_t q = (c1 - c0) / CL; /* CL regions of q columns: tile i takes column i of each */
+            for (int64_t i = 0; i < q; i++) {
+                const int64_t j = c0 + i;
+                ltile(packed, absmax, book, bias, xs, k, j, q, kb0, kb1, accb + (j - c0) * 64,
+                      j + (CL - 1) * q + 1 < n1 ? CL : CL - 1, out, CL);
             }
-            for (; j < c1; j++) ltile(packed, absmax, book, bias, xs, k, j, kb0, kb1, accb + (j - c0) * 64, 0, out, 1);
+            for (int64_t j = c0 + CL * q; j < c1; j++)
+                ltile(packed, absmax, book, bias, xs, k, j, 1, kb0, kb1, accb + (j - c0) * 64, j + 1 < n1, out, 1);
         }
         c0 = c1;
     }

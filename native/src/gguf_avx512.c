@@ -4,7 +4,8 @@
  * scale: exact, GgufBlocks' value), which two accumulators per output take: lane l of
  * accumulator h holds p[16h + l], the order of revenant_cpu.h. The blocks are read in place.
  *
- * Decode (one row): dtile below (scales widened 16 blocks at a time, the next tile prefetched into L2).
+ * Decode (one row): dtile below (scales widened 16 blocks at a time, rows taken from DC regions of the columns,
+ * the row after each prefetched into L2).
  * Batches: R activation rows x C weight rows, every block decoded once per tile and used for all
  * R rows, each weight row prefetched PF bytes ahead; small batches (2, 3 rows) decode each block once
  * for all their rows; prefill walks groups of 4 rows outside, columns inside (4 x 2 tiles), so the
@@ -92,17 +93,15 @@ static inline __attribute__((always_inline)) void ddec_q4_0(const uint8_t *b, fl
 }
 
 /*
- * Decode (one x row): out[j0 + c] for c < C over the C weight rows at wc (rb bytes apart, nb blocks each).
- * Per 16 blocks the 16 fp16 scales of each row are gathered (scalar loads) and widened by one vcvtph2ps into
- * sc[c][]: the per-block broadcast + conversion was about a third of the vector uops of a Q4_0 block. While
- * it runs, the tile prefetches the next C rows into L2 (pf .. pfend: the rows after this tile inside [n0, n1),
- * C * BYTES bytes per block step), so that tile's reads hit L2: the rows are short (2.3 KiB for Q4_0 at
- * K = 4096) and the hardware streamer restarts on every one.
+ * Decode (one x row): o[c * os] for c < C over the C weight rows at wc + c * rb (nb blocks each). Per 16 blocks the
+ * 16 fp16 scales of each row are gathered (scalar loads, a chunk early) and widened by one vcvtph2ps into sc[c][]:
+ * the per-block broadcast + conversion was about a third of the vector uops of a Q4_0 block. While it runs, the
+ * tile prefetches into L2 the row after each of its rows (pf + c * rb), at the offset it reads.
  */
-#define DEFINE_GGUF_DECODE(SFX, BYTES, DEC, PFROW)                                                                 \
+#define DEFINE_GGUF_DECODE(SFX, BYTES, DEC)                                                                 \
     static inline __attribute__((always_inline)) void dtile_##SFX(const uint8_t *wc, int64_t rb, int64_t nb,  \
                                                                   const float *x, const uint8_t *pf,          \
-                                                                  const uint8_t *pfend, float *o,             \
+                                                                  float *o, int64_t os,                       \
                                                                   const float *bias, const int C) {           \
         __m512 acc[DC][2];                                                                                  \
         float sc[DC][16] __attribute__((aligned(64)));                                                      \
@@ -117,20 +116,11 @@ static inline __attribute__((always_inline)) void ddec_q4_0(const uint8_t *b, fl
             for (int t = 0; t < m; t++) {                                                                   \
                 const int64_t b = b0 + t;                                                                   \
                 const int64_t bn = b + 16 < nb ? b + 16 : nb - 1; /* the next chunk's scales, a chunk early */ \
-                for (int c = 0; c < C; c++) memcpy(&h[cur ^ 1][c][t], wc + c * rb + bn * (BYTES), 2);       \
+                for (int c = 0; c < C; c++) memcpy(&h[cur ^ 1][c][t], wc + c * rb + bn * (BYTES), 2); \
                 const __m512 x0 = _mm512_loadu_ps(x + b * RV_QK), x1 = _mm512_loadu_ps(x + b * RV_QK + 16);  \
-                /* each line of the next tile once: those starting in this step's C * BYTES bytes */     \
-                if (PFROW) { /* each next-tile row at this block's offset: the lines starting in it */      \
-                    for (int c = 0; c < C; c++) {                                                           \
-                        const uintptr_t lo = (uintptr_t) (pf + c * rb + b * (BYTES)), hi = lo + (BYTES);    \
-                        for (uintptr_t l = (lo + 63) & ~(uintptr_t) 63; l < hi && l < (uintptr_t) pfend; l += 64) \
-                            _mm_prefetch((const char *) l, _MM_HINT_T1);                                    \
-                    }                                                                                       \
-                } else { /* the next tile's bytes in order, as many per step as this tile reads */          \
-                    const uintptr_t lo = (uintptr_t) (pf + b * C * (BYTES)), hi = lo + C * (BYTES);         \
-                    for (uintptr_t l = (lo + 63) & ~(uintptr_t) 63; l < hi && l < (uintptr_t) pfend; l += 64) \
-                        _mm_prefetch((const char *) l, _MM_HINT_T1);                                        \
-                }                                                                                           \
+                /* the next row of each stream at this block's offset: every line once or twice */       \
+                if (2 * (BYTES) > 64 || (t & 1))                                                            \
+                    for (int c = 0; c < C; c++) _mm_prefetch((const char *) (pf + c * rb + b * (BYTES)), _MM_HINT_T1); \
                 for (int c = 0; c < C; c++) {                                                               \
                     __m512 wv[2];                                                                           \
                     DEC(wc + c * rb + b * (BYTES), sc[c][t], wv);                                           \
@@ -141,26 +131,32 @@ static inline __attribute__((always_inline)) void ddec_q4_0(const uint8_t *b, fl
         }                                                                                                   \
         for (int c = 0; c < C; c++) {                                                                       \
             float s = hsum2(acc[c][0], acc[c][1]);                                                          \
-            o[c] = bias ? s + bias[c] : s;                                                                  \
+            o[c * os] = bias ? s + bias[c * os] : s;                                                        \
         }                                                                                                   \
     }                                                                                                       \
                                                                                                             \
-    /* Columns [n0, n1) of the one x row: tiles of DC, then single rows. */                                 \
+    /* Columns [n0, n1) of the one x row: [n0, n0 + DC q) as DC regions of q rows, tile i taking row i of each \
+     * region, so that each of its DC rows continues a stream that reads its region front to back (rows are   \
+     * contiguous), then the rest row by row. Against DC adjacent rows per tile (DC short streams that start  \
+     * over every tile) at 4096 x 4096, 2 threads, from DRAM (decode_harness, medians of 7 rounds, fraction of \
+     * the read bandwidth): q4_0 0.59 -> 0.67 with the former line-exact prefetch of the next tile, -> 0.76   \
+     * with this cheaper one (a prefetch per row every 64 bytes or less instead of a loop over the lines);    \
+     * q8_0 0.73 -> 0.86. Prefetching 2 or 3 rows ahead instead of 1: 0.74 / 0.64 (q4_0); none: 0.57. */      \
     static void decode_##SFX(const uint8_t *w, const float *bias, const float *x, int64_t k, int64_t n0,     \
                              int64_t n1, float *out) {                                                      \
         const int64_t nb = k / RV_QK, rb = nb * (BYTES);                                                    \
-        const uint8_t *end = w + n1 * rb;                                                                   \
-        int64_t j = n0;                                                                                     \
-        for (; j + DC <= n1; j += DC)                                                                       \
-            dtile_##SFX(w + j * rb, rb, nb, x, w + (j + DC) * rb, end, out + j, bias ? bias + j : NULL, DC); \
-        for (; j < n1; j++) dtile_##SFX(w + j * rb, rb, nb, x, end, end, out + j, bias ? bias + j : NULL, 1); \
+        const int64_t q = (n1 - n0) / DC;                                                                   \
+        for (int64_t i = 0; i < q; i++) {                                                                   \
+            const int64_t j = n0 + i;                                                                       \
+            dtile_##SFX(w + j * rb, q * rb, nb, x, w + (j + 1) * rb, out + j, q, bias ? bias + j : NULL, DC); \
+        }                                                                                                   \
+        for (int64_t j = n0 + DC * q; j < n1; j++)                                                          \
+            dtile_##SFX(w + j * rb, rb, nb, x, j + 1 < n1 ? w + (j + 1) * rb : w + j * rb, out + j, 1,     \
+                        bias ? bias + j : NULL, 1);                                                         \
     }
 
-/* Next-tile prefetch pattern (decode_harness, 2 threads, medians of 5-7 rounds, 2026-11-28 ~13:57 UTC, quiet):
- * q8_0 row by row at the current offset 0.61-0.67 -> 0.70-0.75 of the read bandwidth against the tile's bytes in
- * order; q4_0 the other way round (0.59 in order, 0.50 row by row). */
-DEFINE_GGUF_DECODE(q8_0, RV_Q8_0_BYTES, ddec_q8_0, 1)
-DEFINE_GGUF_DECODE(q4_0, RV_Q4_0_BYTES, ddec_q4_0, 0)
+DEFINE_GGUF_DECODE(q8_0, RV_Q8_0_BYTES, ddec_q8_0)
+DEFINE_GGUF_DECODE(q4_0, RV_Q4_0_BYTES, ddec_q4_0)
 
 /* out[r, j] for r in [r0, r0 + R), j in [j0, j0 + C); R and C are constants after inlining. */
 #define DEFINE_GGUF_AVX512(SFX, BYTES, DEC, DECH)                                                                 \

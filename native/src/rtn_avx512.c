@@ -120,10 +120,13 @@ static inline __attribute__((always_inline)) void cols(const uint8_t *codes, con
  * back to the tile path above (first row checked up front, so 8-bit weights never take this path twice).
  *
  * x is put in lane order KB floats at a time (16 KiB of stack); when k64 > KB the partial sums of each column
- * wait in accb between x blocks (columns in groups of CG, 8 KiB). Each tile of CL columns prefetches the next
- * tile's rows into L2 at the offset it reads (weight rows are k bytes, a 4 KiB page at K = 4096: the hardware
- * streamer starts over on each), the scale and zero lines of the columns 16 on, and at each group change the
- * scale and zero of the group after next.
+ * wait in accb between x blocks (columns in groups of CG, 8 KiB). The columns of a call (or of a CG group) are CL
+ * regions, tile i taking column i of each, so that each tile row continues a stream that reads its region front to
+ * back (as the GGUF decode, gguf_avx512.c); each tile prefetches into L2 the row after each of its rows at the
+ * offset it reads, the scale and zero lines 16 columns on, and at each group change the scale and zero of the
+ * group after next. Regions against adjacent columns (decode_harness, 4096 x 4096, 2 threads, medians of 7 rounds):
+ * rtn-w4-g128 0.67 -> 0.69 (its rows are a whole 4 KiB page each, so the adjacent tiles streamed well already;
+ * with the scale and zero prefetch up front 0.72), nf4 (2 KiB rows) 0.70 -> 0.83.
  */
 /* Columns per decode tile. rtn-w4-g128 4096 x 4096, 2 threads, DRAM, fraction of the read bandwidth measured in
  * the same run (medians of 7, load average 6-7): 2 columns 0.72, 4 columns 0.78, 6 columns 0.62; with the L2
@@ -140,41 +143,45 @@ static inline __attribute__((always_inline)) __m512 ltable(const float *scale, c
 static inline __attribute__((always_inline)) void ltile(const uint8_t *codes, const float *scale, const float *zero,
                                                         int64_t gs, const float *bias, const float *x,
                                                         const float *xs, int64_t k, int64_t n, int64_t j0,
-                                                        int64_t kb0, int64_t kb1, float *accb, int64_t pfn,
-                                                        __m512i *seen, float *out, const int C) {
+                                                        int64_t cs, int64_t kb0, int64_t kb1, float *accb,
+                                                        int64_t pfn, __m512i *seen, float *out, const int C) {
     const int64_t k64 = k - k % 64, k16 = k - k % 16;
     const int64_t ng = gs < 0 ? 1 : (k + gs - 1) / gs;
     __m512 a[CL][4], tb[CL];
     __m512i any = *seen;
     for (int c = 0; c < C; c++)
         for (int s = 0; s < 4; s++)
-            a[c][s] = kb0 == 0 ? _mm512_setzero_ps() : _mm512_load_ps(accb + c * 64 + 16 * s);
+            a[c][s] = kb0 == 0 ? _mm512_setzero_ps() : _mm512_load_ps(accb + c * cs * 64 + 16 * s);
     int64_t g = gs < 0 ? 0 : kb0 / gs, gend = gs < 0 ? INT64_MAX : (g + 1) * gs;
-    for (int c = 0; c < C; c++) tb[c] = ltable(scale, zero, g * n + j0 + c);
+    for (int c = 0; c < C; c++) tb[c] = ltable(scale, zero, g * n + j0 + c * cs);
     /* scale and zero are [groups, n]: a 64-byte line holds 16 columns of one group, so the tile 16 columns on
      * reads lines no tile has touched yet, one per group, 16 KiB apart at n = 4096 (no hardware prefetcher
      * follows that): start them now, a few tiles early (rtn-w4-g128 4096 x 4096, weights 16 bytes off a line
      * as in Java's arrays: 0.69 -> 0.72 of the bandwidth, medians of 5-9 rounds). */
-    if (j0 + 16 < n)
-        for (int64_t gg = g; gg < ng && gg * (gs < 0 ? k : gs) < kb1; gg++) {
-            _mm_prefetch((const char *) (scale + gg * n + j0 + 16), _MM_HINT_T1);
-            _mm_prefetch((const char *) (zero + gg * n + j0 + 16), _MM_HINT_T1);
-        }
+    for (int c = 0; c < C; c++) {
+        const int64_t jc = j0 + c * cs;
+        if (jc + 16 < n && (cs == 1 ? c == 0 : (jc & 15) == 0)) /* regions: once per line of each stream */
+            for (int64_t gg = g; gg < ng && gg * (gs < 0 ? k : gs) < kb1; gg++) {
+                _mm_prefetch((const char *) (scale + gg * n + jc + 16), _MM_HINT_T1);
+                _mm_prefetch((const char *) (zero + gg * n + jc + 16), _MM_HINT_T1);
+            }
+    }
     const uint8_t *w = codes + j0 * k;
     for (int64_t i = kb0; i < kb1; i += 64) {
         if (i >= gend) {
             g++;
             gend += gs;
-            if (g + 2 < ng) {
-                _mm_prefetch((const char *) (scale + (g + 2) * n + j0), _MM_HINT_T0);
-                _mm_prefetch((const char *) (zero + (g + 2) * n + j0), _MM_HINT_T0);
-            }
-            for (int c = 0; c < C; c++) tb[c] = ltable(scale, zero, g * n + j0 + c);
+            if (g + 2 < ng)
+                for (int c = 0; c < C; c += cs == 1 ? C : 1) {
+                    _mm_prefetch((const char *) (scale + (g + 2) * n + j0 + c * cs), _MM_HINT_T0);
+                    _mm_prefetch((const char *) (zero + (g + 2) * n + j0 + c * cs), _MM_HINT_T0);
+                }
+            for (int c = 0; c < C; c++) tb[c] = ltable(scale, zero, g * n + j0 + c * cs);
         }
-        for (int c = 0; c < pfn; c++) _mm_prefetch((const char *) (w + (C + c) * k + i), _MM_HINT_T1);
+        for (int c = 0; c < pfn; c++) _mm_prefetch((const char *) (w + (c * cs + 1) * k + i), _MM_HINT_T1);
         const float *xb = xs + (i - kb0);
         for (int c = 0; c < C; c++) {
-            __m512i z = _mm512_loadu_si512(w + c * k + i);
+            __m512i z = _mm512_loadu_si512(w + c * cs * k + i);
             any = _mm512_or_si512(any, z);
             a[c][0] = _mm512_fmadd_ps(_mm512_load_ps(xb), _mm512_permutexvar_ps(z, tb[c]), a[c][0]);
             a[c][1] = _mm512_fmadd_ps(_mm512_load_ps(xb + 16), _mm512_permutexvar_ps(_mm512_srli_epi32(z, 8), tb[c]),
@@ -188,22 +195,22 @@ static inline __attribute__((always_inline)) void ltile(const uint8_t *codes, co
     *seen = any;
     if (kb1 < k64) {
         for (int c = 0; c < C; c++)
-            for (int s = 0; s < 4; s++) _mm512_store_ps(accb + c * 64 + 16 * s, a[c][s]);
+            for (int s = 0; s < 4; s++) _mm512_store_ps(accb + c * cs * 64 + 16 * s, a[c][s]);
         return;
     }
     for (int c = 0; c < C; c++) {
         __m512 p[4];
         rv_unlane(a[c], p);
         for (int64_t i = k64; i < k16; i += 16) { /* step 2: whole 16-blocks past k64, as tile() */
-            __m512 wv = dec16(codes, scale, zero, gs, k, n, j0 + c, i, 1, gs < 0 ? 0 : i / gs);
+            __m512 wv = dec16(codes, scale, zero, gs, k, n, j0 + c * cs, i, 1, gs < 0 ? 0 : i / gs);
             p[0] = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), wv, p[0]);
         }
         float s = rv_fold_zmm(_mm512_add_ps(_mm512_add_ps(p[0], p[1]), _mm512_add_ps(p[2], p[3])));
         for (int64_t t = k16; t < k; t++) {
-            float prod = x[t] * rv_rtn_w(codes, scale, zero, gs, k, n, j0 + c, t);
+            float prod = x[t] * rv_rtn_w(codes, scale, zero, gs, k, n, j0 + c * cs, t);
             s = s + prod;
         }
-        out[j0 + c] = bias ? s + bias[j0 + c] : s;
+        out[j0 + c * cs] = bias ? s + bias[j0 + c * cs] : s;
     }
 }
 
@@ -214,17 +221,29 @@ static int decode_lut(const uint8_t *codes, const float *scale, const float *zer
     float accb[CG * 64] __attribute__((aligned(64)));
     const int64_t k64 = k - k % 64;
     __m512i seen = _mm512_setzero_si512();
+    { /* every scale and zero line of the call's columns, all in flight at once (the regions' first tile needs a line
+       * of each region per group; read on demand they came one group at a time: 0.70 -> 0.72 of the bandwidth) */
+        const int64_t ng = gs < 0 ? 1 : (k + gs - 1) / gs;
+        for (int64_t g = 0; g < ng; g++)
+            for (int64_t j = n0 & ~(int64_t) 15; j < n1; j += 16) {
+                _mm_prefetch((const char *) (scale + g * n + j), _MM_HINT_T1);
+                _mm_prefetch((const char *) (zero + g * n + j), _MM_HINT_T1);
+            }
+    }
     for (int64_t c0 = n0; c0 < n1;) {
         const int64_t c1 = k64 <= KB ? n1 : (n1 - c0 < CG ? n1 : c0 + CG);
         for (int64_t kb0 = 0; kb0 < k64; kb0 += KB) {
             const int64_t kb1 = k64 - kb0 < KB ? k64 : kb0 + KB;
             for (int64_t i = kb0; i < kb1; i += 64) rv_lane_x(x + i, xs + (i - kb0));
-            int64_t j = c0;
-            for (; j + CL <= c1; j += CL) {
-                int64_t pfn = n1 - (j + CL) < CL ? n1 - (j + CL) : CL;
-                ltile(codes, scale, zero, gs, bias, x, xs, k, n, j, kb0, kb1, accb + (j - c0) * 64, pfn, &seen, out, CL);
+            const int64_t q = (c1 - c0) / CL; /* CL regions of q columns: tile i takes column i of each */
+            for (int64_t i = 0; i < q; i++) {
+                const int64_t j = c0 + i;
+                ltile(codes, scale, zero, gs, bias, x, xs, k, n, j, q, kb0, kb1, accb + (j - c0) * 64,
+                      j + (CL - 1) * q + 1 < n1 ? CL : CL - 1, &seen, out, CL);
             }
-            for (; j < c1; j++) ltile(codes, scale, zero, gs, bias, x, xs, k, n, j, kb0, kb1, accb + (j - c0) * 64, 0, &seen, out, 1);
+            for (int64_t j = c0 + CL * q; j < c1; j++)
+                ltile(codes, scale, zero, gs, bias, x, xs, k, n, j, 1, kb0, kb1, accb + (j - c0) * 64, j + 1 < n1,
+                      &seen, out, 1);
         }
         c0 = c1;
     }
