@@ -13,7 +13,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * ({@link VectorPool}: the caller plus {@code threads - 1} platform threads).
  *
  * <p>matmul with F32 or BF16 weights: the output columns (weight rows) are cut into contiguous
- * chunks of about 256 KiB of weights, at least 4 per worker, that the workers claim in order (one
+ * chunks of about 512 KiB of weights, at least 4 per worker, that the workers claim in order (one
  * worker: a single call over all columns); each chunk is one downcall {@code rv_matmul_<w>_f32(..., n0, n1, out)} that
  * computes columns [n0, n1) of every row. Each output element is computed whole by one call in the
  * order fixed by K (native/include/revenant_cpu.h), so neither the chunking, the thread count nor
@@ -42,9 +42,13 @@ public final class NativeCpuBackend implements Backend {
     private static final long PARALLEL_MACS = 1L << 15;
     /**
      * Weight bytes per chunk: long runs keep the prefetcher streaming (decode, 2 threads: 23 GB/s
-     * against 21 with 64 KiB chunks); still small enough for ≥ 4 chunks per worker at 2048².
+     * against 21 with 64 KiB chunks); still small enough for ≥ 4 chunks per worker at 2048². The
+     * packed decode kernels read a chunk as 4 front-to-back streams (native/src/gguf_avx512.c), so
+     * longer chunks give longer streams: 512 KiB against 256 KiB, `bench matmul` batch 1, 2 threads,
+     * two rounds, speed-up: q4_0 1.02-1.14, rtn-w4-g128 1.00-1.08 at 4096x4096 and 4096x11008,
+     * bf16 0.98-1.10; 1 MiB was no better (q4_0 at 4096x4096 0.92, fewer chunks to balance).
      */
-    private static final long CHUNK_BYTES = 256 << 10;
+    private static final long CHUNK_BYTES = 512 << 10;
     /**
      * From this many rows the C kernels multiply RTN and bitsandbytes 4-bit weights with {@code k % 64 == 0}, and
      * GGUF blocks, on a batched GEMM core (from {@link #GEMM_T_ROWS} rows, as F32/BF16, native/src/gemm_avx512.h: x
