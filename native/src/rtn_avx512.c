@@ -119,8 +119,8 @@ static inline __attribute__((always_inline)) void cols(const uint8_t *codes, con
  * 4 FMAs and an OR that collects the codes: a code >= 16 (rtn-w8) anywhere in the call sends the whole call
  * back to the tile path above (first row checked up front, so 8-bit weights never take this path twice).
  *
- * x is put in lane order KB floats at a time (16 KiB of stack); when k64 > KB the partial sums of each column
- * wait in accb between x blocks (columns in groups of CG, 8 KiB). The columns of a call (or of a CG group) are CL
+ * x is put in lane order for the whole row (the per-thread scratch), or without scratch KB floats at a time (16 KiB
+ * of stack), the partial sums of each column then waiting in accb between x blocks (columns in groups of CG, 8 KiB). The columns of a call (or of a CG group) are CL
  * regions, tile i taking column i of each, so that each tile row continues a stream that reads its region front to
  * back (as the GGUF decode, gguf_avx512.c); each tile prefetches into L2 the row after each of its rows at the
  * offset it reads, the scale and zero lines 16 columns on, and at each group change the scale and zero of the
@@ -180,18 +180,23 @@ static inline __attribute__((always_inline)) void ltile(const uint8_t *codes, co
         }
         for (int c = 0; c < pfn; c++) _mm_prefetch((const char *) (w + (c * cs + 1) * k + i), _MM_HINT_T1);
         const float *xb = xs + (i - kb0);
+        __m512 xv0 = _mm512_load_ps(xb), xv1 = _mm512_load_ps(xb + 16), xv2 = _mm512_load_ps(xb + 32),
+               xv3 = _mm512_load_ps(xb + 48);
+        /* x once per step for the CL rows, in registers (GCC otherwise folded a load of x into every FMA: 4 loads per
+         * row and step, from L2 when x is a whole row; 9.5 -> 9.0 cycles per row and 64 codes from L2) */
+        __asm__("" : "+v"(xv0), "+v"(xv1), "+v"(xv2), "+v"(xv3));
         for (int c = 0; c < C; c++) {
             /* the barrier keeps z in a register: without it GCC 12 bounced the codes of three of the four rows
              * through the stack (rtn-w4-g128 64 x 4096 from L2, 1 thread: 15 -> 11 cycles per row and 64 codes) */
             __m512i z = _mm512_loadu_si512(w + c * cs * k + i);
             __asm__("" : "+v"(z));
             any = _mm512_or_si512(any, z);
-            a[c][0] = _mm512_fmadd_ps(_mm512_load_ps(xb), _mm512_permutexvar_ps(z, tb[c]), a[c][0]);
-            a[c][1] = _mm512_fmadd_ps(_mm512_load_ps(xb + 16), _mm512_permutexvar_ps(_mm512_srli_epi32(z, 8), tb[c]),
+            a[c][0] = _mm512_fmadd_ps(xv0, _mm512_permutexvar_ps(z, tb[c]), a[c][0]);
+            a[c][1] = _mm512_fmadd_ps(xv1, _mm512_permutexvar_ps(_mm512_srli_epi32(z, 8), tb[c]),
                                       a[c][1]);
-            a[c][2] = _mm512_fmadd_ps(_mm512_load_ps(xb + 32), _mm512_permutexvar_ps(_mm512_srli_epi32(z, 16), tb[c]),
+            a[c][2] = _mm512_fmadd_ps(xv2, _mm512_permutexvar_ps(_mm512_srli_epi32(z, 16), tb[c]),
                                       a[c][2]);
-            a[c][3] = _mm512_fmadd_ps(_mm512_load_ps(xb + 48), _mm512_permutexvar_ps(_mm512_srli_epi32(z, 24), tb[c]),
+            a[c][3] = _mm512_fmadd_ps(xv3, _mm512_permutexvar_ps(_mm512_srli_epi32(z, 24), tb[c]),
                                       a[c][3]);
         }
     }
@@ -220,9 +225,23 @@ static inline __attribute__((always_inline)) void ltile(const uint8_t *codes, co
 /* Columns [n0, n1) of the one x row on the table path; 0, or 1 when a code >= 16 was seen (nothing valid written). */
 static int decode_lut(const uint8_t *codes, const float *scale, const float *zero, int64_t gs, const float *bias,
                       const float *x, int64_t k, int64_t n, int64_t n0, int64_t n1, float *out) {
-    float xs[KB] __attribute__((aligned(64)));
+    float xst[KB] __attribute__((aligned(64)));
+    float *xs = xst;
+    int64_t kbs = KB;
     float accb[CG * 64] __attribute__((aligned(64)));
     const int64_t k64 = k - k % 64;
+    /* x in lane order for the whole row when it is longer than the stack block (the per-thread scratch), so that each
+     * region is read front to back rather than in stripes of KB codes, CG columns per pass (decode_harness, 4096 x
+     * 11008, 2 threads, 512 KiB chunks, medians of 7-9 rounds: 0.68-0.69 -> 0.72-0.73 of the read bandwidth with x
+     * held in registers, below; whole rows without that lost: 0.65 -> 0.61). Without scratch, KB-blocks and accb:
+     * the same sums, so the same bits. */
+    if (k64 > KB) {
+        float *h = rv_scratch(sizeof(float) * (size_t) k64);
+        if (h != NULL) {
+            xs = h;
+            kbs = k64;
+        }
+    }
     __m512i seen = _mm512_setzero_si512();
     { /* every scale and zero line of the call's columns, all in flight at once (the regions' first tile needs a line
        * of each region per group; read on demand they came one group at a time: 0.70 -> 0.72 of the bandwidth) */
@@ -234,9 +253,9 @@ static int decode_lut(const uint8_t *codes, const float *scale, const float *zer
             }
     }
     for (int64_t c0 = n0; c0 < n1;) {
-        const int64_t c1 = k64 <= KB ? n1 : (n1 - c0 < CG ? n1 : c0 + CG);
-        for (int64_t kb0 = 0; kb0 < k64; kb0 += KB) {
-            const int64_t kb1 = k64 - kb0 < KB ? k64 : kb0 + KB;
+        const int64_t c1 = k64 <= kbs ? n1 : (n1 - c0 < CG ? n1 : c0 + CG);
+        for (int64_t kb0 = 0; kb0 < k64; kb0 += kbs) {
+            const int64_t kb1 = k64 - kb0 < kbs ? k64 : kb0 + kbs;
             for (int64_t i = kb0; i < kb1; i += 64) rv_lane_x(x + i, xs + (i - kb0));
             const int64_t q = (c1 - c0) / CL; /* CL regions of q columns: tile i takes column i of each */
             for (int64_t i = 0; i < q; i++) {
