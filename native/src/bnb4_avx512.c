@@ -145,21 +145,10 @@ static inline __attribute__((always_inline)) void ltile(const uint8_t *packed, c
 static void decode_lut(const uint8_t *packed, const float *absmax, __m512 book, const float *bias, const float *x,
                        int64_t k, int64_t n0, int64_t n1, float *out) {
     float xst[KB] __attribute__((aligned(64)));
-    /* x in lane order for the whole row when it is longer than the stack block (the per-thread scratch): each tile
-     * row then reads its weight row in one go, so a region stays one front-to-back stream (with KB-blocks the rows
-     * were read in stripes of KB codes of each of CG columns per pass; decode_harness, nf4 4096 x 11008, 2 threads,
-     * medians of 5 rounds: 0.73 -> 0.86 of the read bandwidth; the same for rtn_avx512.c's decode lost: 0.65 -> 0.61,
-     * its scale and zero lines of 86 groups per column no longer fit L1 beside a 43 KiB x); without scratch memory,
-     * KB-blocks and accb as before (the same sums, so the same bits) */
-    float *xs = xst;
-    int64_t kbs = KB;
-    if (k > KB) {
-        float *h = rv_scratch(sizeof(float) * (size_t) k);
-        if (h != NULL) {
-            xs = h;
-            kbs = k;
-        }
-    }
+    /* whole rows of x (decode_harness, nf4 4096 x 11008, 2 threads, medians of 5 rounds: 0.73 -> 0.86 of the read
+     * bandwidth against KB-blocks) */
+    int64_t kbs;
+    float *xs = rv_lane_buf(k, xst, KB, &kbs);
     float accb[CG * 64] __attribute__((aligned(64)));
     for (int64_t c0 = n0; c0 < n1;) {
         const int64_t c1 = k <= kbs ? n1 : (n1 - c0 < CG ? n1 : c0 + CG);

@@ -15,6 +15,16 @@
  * ends (dispatch.c); NULL when it cannot be had. The next call on the same thread may move it. */
 void *rv_scratch(size_t size);
 
+/* The decode kernels' buffer for x in lane order (rtn_avx512.c, bnb4_avx512.c): the whole row of len floats from the
+ * per-thread scratch when it is longer than the stack block st of stlen floats (then *blk = len: each region of
+ * columns is read front to back, not in stripes of stlen codes per pass), else st (*blk = stlen: x blocks, partial
+ * sums carried between them; the same sums in the same order, so the same bits). */
+static inline float *rv_lane_buf(int64_t len, float *st, int64_t stlen, int64_t *blk) {
+    float *h = len > stlen ? rv_scratch(sizeof(float) * (size_t) len) : NULL;
+    *blk = h != NULL ? len : stlen;
+    return h != NULL ? h : st;
+}
+
 static inline int rv_check(const void *w, const void *x, const void *out, int64_t rows, int64_t k, int64_t n,
                            int64_t n0, int64_t n1) {
     if (rows < 0 || k < 0 || n < 0 || n0 < 0 || n0 > n1 || n1 > n) {

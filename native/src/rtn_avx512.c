@@ -120,11 +120,11 @@ static inline __attribute__((always_inline)) void cols(const uint8_t *codes, con
  * back to the tile path above (first row checked up front, so 8-bit weights never take this path twice).
  *
  * x is put in lane order for the whole row (the per-thread scratch), or without scratch KB floats at a time (16 KiB
- * of stack), the partial sums of each column then waiting in accb between x blocks (columns in groups of CG, 8 KiB). The columns of a call (or of a CG group) are CL
- * regions, tile i taking column i of each, so that each tile row continues a stream that reads its region front to
- * back (as the GGUF decode, gguf_avx512.c); each tile prefetches into L2 the row after each of its rows at the
- * offset it reads, the scale and zero lines 16 columns on, and at each group change the scale and zero of the
- * group after next. Regions against adjacent columns (decode_harness, 4096 x 4096, 2 threads, medians of 7 rounds):
+ * of stack), the partial sums of each column then waiting in accb between x blocks (columns in groups of CG,
+ * 8 KiB). The columns of a call (or of a CG group) are CL regions, tile i taking column i of each, so that each
+ * tile row continues a stream that reads its region front to back (as the GGUF decode, gguf_avx512.c); each tile
+ * prefetches into L2 the row after each of its rows at the offset it reads, and at each group change the scale and
+ * zero of the group after next into L1; the call prefetches all its scale and zero lines up front. Regions against adjacent columns (decode_harness, 4096 x 4096, 2 threads, medians of 7 rounds):
  * rtn-w4-g128 0.67 -> 0.69 (its rows are a whole 4 KiB page each, so the adjacent tiles streamed well already;
  * with the scale and zero prefetch up front 0.72), nf4 (2 KiB rows) 0.70 -> 0.83.
  */
@@ -154,18 +154,6 @@ static inline __attribute__((always_inline)) void ltile(const uint8_t *codes, co
             a[c][s] = kb0 == 0 ? _mm512_setzero_ps() : _mm512_load_ps(accb + c * cs * 64 + 16 * s);
     int64_t g = gs < 0 ? 0 : kb0 / gs, gend = gs < 0 ? INT64_MAX : (g + 1) * gs;
     for (int c = 0; c < C; c++) tb[c] = ltable(scale, zero, g * n + j0 + c * cs);
-    /* scale and zero are [groups, n]: a 64-byte line holds 16 columns of one group, so the tile 16 columns on
-     * reads lines no tile has touched yet, one per group, 16 KiB apart at n = 4096 (no hardware prefetcher
-     * follows that): start them now, a few tiles early (rtn-w4-g128 4096 x 4096, weights 16 bytes off a line
-     * as in Java's arrays: 0.69 -> 0.72 of the bandwidth, medians of 5-9 rounds). */
-    for (int c = 0; c < C; c++) {
-        const int64_t jc = j0 + c * cs;
-        if (jc + 16 < n && (cs == 1 ? c == 0 : (jc & 15) == 0)) /* regions: once per line of each stream */
-            for (int64_t gg = g; gg < ng && gg * (gs < 0 ? k : gs) < kb1; gg++) {
-                _mm_prefetch((const char *) (scale + gg * n + jc + 16), _MM_HINT_T1);
-                _mm_prefetch((const char *) (zero + gg * n + jc + 16), _MM_HINT_T1);
-            }
-    }
     const uint8_t *w = codes + j0 * k;
     for (int64_t i = kb0; i < kb1; i += 64) {
         if (i >= gend) {
@@ -226,22 +214,13 @@ static inline __attribute__((always_inline)) void ltile(const uint8_t *codes, co
 static int decode_lut(const uint8_t *codes, const float *scale, const float *zero, int64_t gs, const float *bias,
                       const float *x, int64_t k, int64_t n, int64_t n0, int64_t n1, float *out) {
     float xst[KB] __attribute__((aligned(64)));
-    float *xs = xst;
-    int64_t kbs = KB;
     float accb[CG * 64] __attribute__((aligned(64)));
     const int64_t k64 = k - k % 64;
-    /* x in lane order for the whole row when it is longer than the stack block (the per-thread scratch), so that each
-     * region is read front to back rather than in stripes of KB codes, CG columns per pass (decode_harness, 4096 x
-     * 11008, 2 threads, 512 KiB chunks, medians of 7-9 rounds: 0.68-0.69 -> 0.72-0.73 of the read bandwidth with x
-     * held in registers, below; whole rows without that lost: 0.65 -> 0.61). Without scratch, KB-blocks and accb:
-     * the same sums, so the same bits. */
-    if (k64 > KB) {
-        float *h = rv_scratch(sizeof(float) * (size_t) k64);
-        if (h != NULL) {
-            xs = h;
-            kbs = k64;
-        }
-    }
+    /* whole rows of x (decode_harness, 4096 x 11008, 2 threads, 512 KiB chunks, medians of 7-9 rounds: 0.68-0.69 ->
+     * 0.72-0.73 of the read bandwidth against KB-blocks, with x held in registers in ltile; whole rows without that
+     * lost: 0.65 -> 0.61) */
+    int64_t kbs;
+    float *xs = rv_lane_buf(k64, xst, KB, &kbs);
     __m512i seen = _mm512_setzero_si512();
     { /* every scale and zero line of the call's columns, all in flight at once (the regions' first tile needs a line
        * of each region per group; read on demand they came one group at a time: 0.70 -> 0.72 of the bandwidth) */
