@@ -58,6 +58,12 @@ typedef void (*rv_pack_fn)(const rv_gemm_w *w, int64_t j, int C, int64_t kb, int
 /* s plus row j's products with xr over [k0, k), in the format's tail order (F32/BF16: fma, in order). */
 typedef float (*rv_tail_fn)(const rv_gemm_w *w, int64_t j, const float *xr, int64_t k0, int64_t k, float s);
 
+/* Group a of 16 columns from j, blocks [kb / B, kb / B + nbk), written transposed: wt[l' * ls + m * NC + c] =
+ * w(j + c, kb + B m + 16 a + l') for c, l' < 16 (the same fp32 values as the pack's, so the same bits). A format
+ * gives it when it can transpose its stored units before widening them to fp32 (fewer shuffles than the pack and
+ * the 16 x 16 fp32 transpose after it, and no round trip through the pack's tile). */
+typedef void (*rv_packt_fn)(const rv_gemm_w *w, int64_t j, int64_t kb, int64_t nbk, int a, float *wt, int64_t ls);
+
 /* A weight for rv_gemm: the format's arrays, its shape, its block width and its pack and tail functions. */
 struct rv_gemm_w {
     const void *w;       /* the main array (F32/BF16 values, RTN codes, bnb 4-bit nibbles, GGUF blocks) */
@@ -69,6 +75,7 @@ struct rv_gemm_w {
     int64_t rowbytes;    /* bytes of one weight row of w (rows contiguous): the prefetch of the next block / tile */
     rv_pack_fn pack;
     rv_tail_fn tail;     /* NULL when k % B == 0 is guaranteed */
+    rv_packt_fn packt;   /* NULL: the pack and the transpose */
 };
 
 /* Rows per micro-tile, column vectors per micro-tile, columns per block, blocks per pack slice (gemm_harness bf16,
@@ -125,7 +132,7 @@ static inline __attribute__((always_inline)) void rv_tr(__m512 *v, const int S) 
 
 /* Xp[(rg * B + l) * RV_XLS(nb) + m * MR + r] = x[r0 + MR rg + r, B m + l] for the R rows from r0 (rows padded with
  * zeros to whole groups of MR). */
-static void rv_pack_x(const float *x, int64_t k, int64_t r0, int64_t R, int64_t nb, int ng, float *xp) {
+static void rv_pack_x(const float *x, int64_t k, int64_t r0, int64_t R, int64_t nb, int ng, int64_t ngm, float *xp) {
     const int64_t B = 16 * ng;
     for (int64_t rg = 0; rg * MR < R; rg++) {
         const int64_t rr = R - rg * MR < MR ? R - rg * MR : MR;
@@ -139,9 +146,9 @@ static void rv_pack_x(const float *x, int64_t k, int64_t r0, int64_t R, int64_t 
                 rv_tr(v, 3);
 #pragma GCC unroll 8
                 for (int e = 0; e < MR; e++) {
-                    float *d = xp + (rg * B + 16 * a + RV_TRCOL(e)) * RV_XLS(nb) + m * MR;
+                    float *d = xp + ((16 * a + RV_TRCOL(e)) * ngm + rg) * RV_XLS(nb) + m * MR;
                     _mm256_store_ps(d, _mm512_castps512_ps256(v[e]));
-                    _mm256_store_ps(d + RV_XLS(nb),
+                    _mm256_store_ps(d + ngm * RV_XLS(nb),
                                     _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v[e]), 1)));
                 }
             }
@@ -174,6 +181,10 @@ static void rv_pack_w(const rv_gemm_w *W, int64_t j0, int C, int64_t nb, int a, 
                     _mm_prefetch(p + o0, _MM_HINT_T0);
                     if ((((uintptr_t) (p + o0)) ^ ((uintptr_t) (p + o1))) >= 64) _mm_prefetch(p + o1, _MM_HINT_T0);
                 }
+            }
+            if (W->packt != NULL && cv == 16) {
+                W->packt(W, j0 + 16 * v, B * m0, nbk, a, wt + m0 * NC + 16 * v, RV_WLS(nb));
+                continue;
             }
             for (int t = 0; t * GC < cv; t++)
                 W->pack(W, j0 + 16 * v + GC * t, cv - GC * t < GC ? cv - GC * t : GC, B * m0, nbk, a, a + 1,
@@ -260,7 +271,7 @@ static int __attribute__((unused)) rv_gemm(const rv_gemm_w *W, const float *bias
     float *wt = xp + fx, *tmp = wt + fw, *sb = tmp + ft, *tb = sb + fs;
     for (int64_t sg = 0; sg < rows; sg += sgr) {
         const int64_t R = rows - sg < sgr ? rows - sg : sgr, ngr = (R + MR - 1) / MR;
-        rv_pack_x(x, k, sg, R, nb, (int) ng, xp);
+        rv_pack_x(x, k, sg, R, nb, (int) ng, ngm, xp);
         for (int64_t j0 = n0; j0 < n1; j0 += NC) {
             const int C = (int) (n1 - j0 < NC ? n1 - j0 : NC), V = (C + 15) / 16;
             /* The next block's weight bytes, prefetched into L2 a few lines after each pass, evenly over the block: the
@@ -277,7 +288,7 @@ static int __attribute__((unused)) rv_gemm(const rv_gemm_w *W, const float *bias
                     const int64_t l = 16 * a + lp;
                     const float *wl = wt + lp * RV_WLS(nb);
                     for (int64_t rg = 0; rg < ngr; rg++) {
-                        rv_uk_v(wl, xp + (rg * B + l) * RV_XLS(nb), nb, sb + (lp * ngm + rg) * TILE,
+                        rv_uk_v(wl, xp + (l * ngm + rg) * RV_XLS(nb), nb, sb + (lp * ngm + rg) * TILE,
                                 tb + (lp * ngm + rg) * TILE, a, V);
                         for (int64_t i = 0; i < per && pfc < pfend; i++, pfc += 64) _mm_prefetch(pfc, _MM_HINT_T1);
                     }

@@ -29,6 +29,46 @@ static inline float hsum4(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
     return rv_fold_zmm(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
 }
 
+/* BF16 group a of 16 rows from j, transposed (rv_packt_fn): each row's 16 values are 8 dwords (pairs of neighbours
+ * in k), the 16 x 8 dword matrix is transposed in three rounds of 8 two-source permutes (rows 2i and 2i + 1 in the
+ * halves of z[i]; then quads of rows by halves of pairs, U; octets of rows by pairs of pairs, V; all 16 rows of one
+ * pair, O), and a pair widens to its two fp32 lanes classes by one shift (the even element) or one mask (the odd):
+ * exactly the pack's values (a bf16 is the high half of its fp32). 24 permutes and 16 shifts/masks per 256 values
+ * where the pack and the fp32 transpose take 16 widenings, 16 shifts and 64 permutes. */
+static void packt_bf16(const rv_gemm_w *W, int64_t j, int64_t kb, int64_t nbk, int a, float *wt, int64_t ls) {
+    const int64_t k = W->k;
+    const uint16_t *w = (const uint16_t *) W->w + j * k + kb + 16 * a;
+    const __m512i r10 = _mm512_setr_epi32(0, 8, 16, 24, 1, 9, 17, 25, 2, 10, 18, 26, 3, 11, 19, 27),
+                  r11 = _mm512_setr_epi32(4, 12, 20, 28, 5, 13, 21, 29, 6, 14, 22, 30, 7, 15, 23, 31),
+                  r20 = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23),
+                  r21 = _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31),
+                  hi = _mm512_set1_epi32((int) 0xFFFF0000u);
+    for (int64_t m = 0; m < nbk; m++, w += 64, wt += NC) {
+        __m512i z[8], u[8], v[8];
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; i++) /* z[i]: lanes 8h + p = pair p of row 2i + h */
+            z[i] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *) (w + 2 * i * k))),
+                                      _mm256_loadu_si256((const __m256i *) (w + (2 * i + 1) * k)), 1);
+#pragma GCC unroll 4
+        for (int q = 0; q < 4; q++) { /* u[2q + dq]: lanes 4p' + r' = pair 4dq + p' of row 4q + r' */
+            u[2 * q] = _mm512_permutex2var_epi32(z[2 * q], r10, z[2 * q + 1]);
+            u[2 * q + 1] = _mm512_permutex2var_epi32(z[2 * q], r11, z[2 * q + 1]);
+        }
+#pragma GCC unroll 2
+        for (int h = 0; h < 2; h++) /* v[4h + dp]: lanes 8p' + r'' = pair 2dp + p' of row 8h + r'' */
+#pragma GCC unroll 4
+            for (int dp = 0; dp < 4; dp++)
+                v[4 * h + dp] = _mm512_permutex2var_epi32(u[4 * h + dp / 2], dp % 2 ? r21 : r20, u[4 * h + 2 + dp / 2]);
+#pragma GCC unroll 8
+        for (int d = 0; d < 8; d++) { /* o: lane c = pair d of row c */
+            const __m512i o = d % 2 ? _mm512_shuffle_i64x2(v[d / 2], v[4 + d / 2], 0xEE)
+                                    : _mm512_shuffle_i64x2(v[d / 2], v[4 + d / 2], 0x44);
+            _mm512_store_ps(wt + (2 * d) * ls, _mm512_castsi512_ps(_mm512_slli_epi32(o, 16)));
+            _mm512_store_ps(wt + (2 * d + 1) * ls, _mm512_castsi512_ps(_mm512_and_si512(o, hi)));
+        }
+    }
+}
+
 #define READ_F32(v) (v)
 #define READ_BF16(v) rv_bf16(v)
 
@@ -52,11 +92,13 @@ static inline float hsum4(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
     static void gemm_##SFX(const WT *w, const float *bias, const float *x, int64_t rows, int64_t k, int64_t n, \
                            int64_t n0, int64_t n1, float *out) {                                             \
         const rv_gemm_w W = {.w = w, .k = k, .n = n, .ng = 4, .rowbytes = k * (int64_t) sizeof(WT),           \
-                             .pack = pack_##SFX, .tail = tail_##SFX};                                        \
+                             .pack = pack_##SFX, .tail = tail_##SFX, .packt = PACKT_##SFX};                  \
         if (rows < RV_GEMM_T_ROWS || rv_gemm(&W, bias, x, rows, n0, n1, out) != 0)                           \
             rv_gemm_few(&W, bias, x, rows, n0, n1, out);                                                     \
     }
 
+#define PACKT_f32 NULL
+#define PACKT_bf16 packt_bf16
 DEFINE_GEMM(f32, float, ldw_f32, READ_F32)
 DEFINE_GEMM(bf16, uint16_t, ldw_bf16, READ_BF16)
 
