@@ -58,11 +58,12 @@ typedef void (*rv_pack_fn)(const rv_gemm_w *w, int64_t j, int C, int64_t kb, int
 /* s plus row j's products with xr over [k0, k), in the format's tail order (F32/BF16: fma, in order). */
 typedef float (*rv_tail_fn)(const rv_gemm_w *w, int64_t j, const float *xr, int64_t k0, int64_t k, float s);
 
-/* Group a of 16 columns from j, blocks [kb / B, kb / B + nbk), written transposed: wt[l' * ls + m * NC + c] =
+/* Group a of 16 columns from j, blocks [kb / B, kb / B + nbk), written transposed: wt[l' * ls + m * ms + c] =
  * w(j + c, kb + B m + 16 a + l') for c, l' < 16 (the same fp32 values as the pack's, so the same bits). A format
  * gives it when it can transpose its stored units before widening them to fp32 (fewer shuffles than the pack and
  * the 16 x 16 fp32 transpose after it, and no round trip through the pack's tile). */
-typedef void (*rv_packt_fn)(const rv_gemm_w *w, int64_t j, int64_t kb, int64_t nbk, int a, float *wt, int64_t ls);
+typedef void (*rv_packt_fn)(const rv_gemm_w *w, int64_t j, int64_t kb, int64_t nbk, int a, float *wt, int64_t ls,
+                            int64_t ms);
 
 /* A weight for rv_gemm: the format's arrays, its shape, its block width and its pack and tail functions. */
 struct rv_gemm_w {
@@ -76,6 +77,10 @@ struct rv_gemm_w {
     rv_pack_fn pack;
     rv_tail_fn tail;     /* NULL when k % B == 0 is guaranteed */
     rv_packt_fn packt;   /* NULL: the pack and the transpose */
+    int nv;              /* column vectors per micro-tile and block: 2 or 3 (0: 3, NV). F32/BF16 take 2 from k > 8192:
+                          * Wt of a lane class (k / 64 * 16 nv floats, 33 KiB at k = 11008 with 3) then leaves room
+                          * in L1 for the Xp stream (gemm_harness, bf16, 64 rows, 2 threads, 7 rounds, same run: 4096 x
+                          * 11008 1.06-1.10x; 4096 x 4096 0.97x, rtn-w4-g128 0.90-1.00x, so the others keep 3) */
 };
 
 /* Rows per micro-tile, column vectors per micro-tile, columns per block, blocks per pack slice (gemm_harness bf16,
@@ -127,7 +132,7 @@ static inline __attribute__((always_inline)) void rv_tr(__m512 *v, const int S) 
  * 4 KiB. Measured against no padding (gemm_harness, bf16, 4096 x 4096, 64 rows): no difference beyond the noise;
  * kept as the safer layout. */
 #define RV_XLS(nb) ((nb) * MR + 16)
-#define RV_WLS(nb) ((nb) * NC + 16)
+#define RV_WLS(nb, nc) ((nb) * (nc) + 16)
 #define RV_TTS (4 * KS * GC * 16 + 16)
 
 /* Xp[(rg * B + l) * RV_XLS(nb) + m * MR + r] = x[r0 + MR rg + r, B m + l] for the R rows from r0 (rows padded with
@@ -155,10 +160,10 @@ static void rv_pack_x(const float *x, int64_t k, int64_t r0, int64_t R, int64_t 
     }
 }
 
-/* Group a of the block: Wt[l' * RV_WLS(nb) + m * NC + c] = w(j0 + c, B m + 16 a + l') for c < C (zeros up to whole
+/* Group a of the block: Wt[l' * RV_WLS(nb, nc) + m * nc + c] = w(j0 + c, B m + 16 a + l') for c < C (zeros up to whole
  * vectors): the format's pack of group a, KS blocks and 6 columns at a time into tmp (3 tiles of GC columns: one
  * 16-column vector), then transposed. */
-static void rv_pack_w(const rv_gemm_w *W, int64_t j0, int C, int64_t nb, int a, float *wt, float *tmp) {
+static void rv_pack_w(const rv_gemm_w *W, int64_t j0, int C, int64_t nb, int a, int nc, float *wt, float *tmp) {
     const int64_t B = 16 * W->ng;
     for (int v = 0; v * 16 < C; v++) {
         const int cv = C - 16 * v < 16 ? C - 16 * v : 16;
@@ -183,7 +188,7 @@ static void rv_pack_w(const rv_gemm_w *W, int64_t j0, int C, int64_t nb, int a, 
                 }
             }
             if (W->packt != NULL && cv == 16) {
-                W->packt(W, j0 + 16 * v, B * m0, nbk, a, wt + m0 * NC + 16 * v, RV_WLS(nb));
+                W->packt(W, j0 + 16 * v, B * m0, nbk, a, wt + m0 * nc + 16 * v, RV_WLS(nb, nc), nc);
                 continue;
             }
             for (int t = 0; t * GC < cv; t++)
@@ -199,7 +204,7 @@ static void rv_pack_w(const rv_gemm_w *W, int64_t j0, int C, int64_t nb, int a, 
                     rv_tr(u, 4);
 #pragma GCC unroll 16
                     for (int e = 0; e < 16; e++)
-                        _mm512_store_ps(wt + RV_TRCOL(e) * RV_WLS(nb) + (m0 + m) * NC + 16 * v, u[e]);
+                        _mm512_store_ps(wt + RV_TRCOL(e) * RV_WLS(nb, nc) + (m0 + m) * nc + 16 * v, u[e]);
             }
         }
     }
@@ -208,12 +213,12 @@ static void rv_pack_w(const rv_gemm_w *W, int64_t j0, int C, int64_t nb, int a, 
 /* One pass of lane class l = 16 a + l' for MR rows and V column vectors: wt = Wt_l, xp = Xp[rg][l], then the
  * epilogue on P by group a: 0 S = P; 1 S = S + P; 2 T = P; 3 S = S + (T + P). After the last group S holds q[l']
  * (ng = 4: (p0 + p1) + (p2 + p3); ng = 2: p0 + p1). */
-static inline __attribute__((always_inline)) void rv_uk(const float *wt, const float *xp, int64_t nb, float *sb,
-                                                        float *tb, int mode, const int V) {
+static inline __attribute__((always_inline)) void rv_uk(const float *wt, int64_t nc, const float *xp, int64_t nb,
+                                                        float *sb, float *tb, int mode, const int V) {
     __m512 acc[MR][NV];
     for (int r = 0; r < MR; r++)
         for (int v = 0; v < V; v++) acc[r][v] = _mm512_setzero_ps();
-    for (int64_t m = 0; m < nb; m++, wt += NC, xp += MR) {
+    for (int64_t m = 0; m < nb; m++, wt += nc, xp += MR) {
         __m512 w[NV];
         for (int v = 0; v < V; v++) w[v] = _mm512_load_ps(wt + 16 * v);
         /* Xp 2 KiB ahead into L1: at k = 11008 Xp (64 rows: 2.8 MiB) is read from L3 once per column block
@@ -240,11 +245,11 @@ static inline __attribute__((always_inline)) void rv_uk(const float *wt, const f
         }
 }
 
-static void rv_uk_v(const float *wt, const float *xp, int64_t nb, float *sb, float *tb, int mode, int V) {
+static void rv_uk_v(const float *wt, int64_t nc, const float *xp, int64_t nb, float *sb, float *tb, int mode, int V) {
     switch (V) {
-    case 3: rv_uk(wt, xp, nb, sb, tb, mode, 3); break;
-    case 2: rv_uk(wt, xp, nb, sb, tb, mode, 2); break;
-    default: rv_uk(wt, xp, nb, sb, tb, mode, 1); break;
+    case 3: rv_uk(wt, nc, xp, nb, sb, tb, mode, 3); break;
+    case 2: rv_uk(wt, nc, xp, nb, sb, tb, mode, 2); break;
+    default: rv_uk(wt, nc, xp, nb, sb, tb, mode, 1); break;
     }
 }
 
@@ -268,31 +273,32 @@ static int __attribute__((unused)) rv_gemm(const rv_gemm_w *W, const float *bias
     const int64_t rp = (rows + MR - 1) / MR * MR;
     sgr = sgr > rp ? rp : sgr;
     const int64_t ngm = sgr / MR; /* row groups per super-group */
-    const size_t fx = (size_t) (ngm * B * RV_XLS(nb)), fw = (size_t) (16 * RV_WLS(nb)), ft = 3 * RV_TTS,
+    const size_t fx = (size_t) (ngm * B * RV_XLS(nb)), fw = (size_t) (16 * RV_WLS(nb, NC)), ft = 3 * RV_TTS,
                  fs = 16 * (size_t) ngm * TILE;
     float *xp = rv_scratch(sizeof(float) * (fx + fw + ft + 2 * fs));
     if (xp == NULL) return -1;
     float *wt = xp + fx, *tmp = wt + fw, *sb = tmp + ft, *tb = sb + fs;
+    const int nc = 16 * (W->nv == 2 ? 2 : NV);
     for (int64_t sg = 0; sg < rows; sg += sgr) {
         const int64_t R = rows - sg < sgr ? rows - sg : sgr, ngr = (R + MR - 1) / MR;
         rv_pack_x(x, k, sg, R, nb, (int) ng, ngm, xp);
-        for (int64_t j0 = n0; j0 < n1; j0 += NC) {
-            const int C = (int) (n1 - j0 < NC ? n1 - j0 : NC), V = (C + 15) / 16;
+        for (int64_t j0 = n0; j0 < n1; j0 += nc) {
+            const int C = (int) (n1 - j0 < nc ? n1 - j0 : nc), V = (C + 15) / 16;
             /* The next block's weight bytes, prefetched into L2 a few lines after each pass, evenly over the block: the
              * pack reads a short run of each row per call (KS blocks), too short for the hardware prefetchers
              * (gemm_harness, 64 rows, 4096 x 4096, 2 threads, same run: rtn-w4-g128 163 -> 196 GFLOP/s, bf16 183 ->
              * 204, f32 160 -> 159; T0 or T2 instead of T1 the same). */
-            const int64_t jn = j0 + NC, cn = n1 - jn < NC ? n1 - jn : NC;
+            const int64_t jn = j0 + nc, cn = n1 - jn < nc ? n1 - jn : nc;
             const char *pfc = (const char *) W->w + jn * W->rowbytes;
             const char *pfend = cn > 0 ? pfc + cn * W->rowbytes : pfc;
             const int64_t calls = 16 * ng * ngr, per = (pfend - pfc + 64 * calls - 1) / (64 * calls);
             for (int a = 0; a < ng; a++) { /* group by group: its Wt (16 lane classes) and Xp slices stay in L2 */
-                rv_pack_w(W, j0, C, nb, a, wt, tmp);
+                rv_pack_w(W, j0, C, nb, a, nc, wt, tmp);
                 for (int lp = 0; lp < 16; lp++) {
                     const int64_t l = 16 * a + lp;
-                    const float *wl = wt + lp * RV_WLS(nb);
+                    const float *wl = wt + lp * RV_WLS(nb, nc);
                     for (int64_t rg = 0; rg < ngr; rg++) {
-                        rv_uk_v(wl, xp + (l * ngm + rg) * RV_XLS(nb), nb, sb + (lp * ngm + rg) * TILE,
+                        rv_uk_v(wl, nc, xp + (l * ngm + rg) * RV_XLS(nb), nb, sb + (lp * ngm + rg) * TILE,
                                 tb + (lp * ngm + rg) * TILE, a, V);
                         for (int64_t i = 0; i < per && pfc < pfend; i++, pfc += 64) _mm_prefetch(pfc, _MM_HINT_T1);
                     }

@@ -35,7 +35,8 @@ static inline float hsum4(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
  * pair, O), and a pair widens to its two fp32 lanes classes by one shift (the even element) or one mask (the odd):
  * exactly the pack's values (a bf16 is the high half of its fp32). 24 permutes and 16 shifts/masks per 256 values
  * where the pack and the fp32 transpose take 16 widenings, 16 shifts and 64 permutes. */
-static void packt_bf16(const rv_gemm_w *W, int64_t j, int64_t kb, int64_t nbk, int a, float *wt, int64_t ls) {
+static void packt_bf16(const rv_gemm_w *W, int64_t j, int64_t kb, int64_t nbk, int a, float *wt, int64_t ls,
+                       int64_t ms) {
     const int64_t k = W->k;
     const uint16_t *w = (const uint16_t *) W->w + j * k + kb + 16 * a;
     const __m512i r10 = _mm512_setr_epi32(0, 8, 16, 24, 1, 9, 17, 25, 2, 10, 18, 26, 3, 11, 19, 27),
@@ -43,7 +44,7 @@ static void packt_bf16(const rv_gemm_w *W, int64_t j, int64_t kb, int64_t nbk, i
                   r20 = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23),
                   r21 = _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31),
                   hi = _mm512_set1_epi32((int) 0xFFFF0000u);
-    for (int64_t m = 0; m < nbk; m++, w += 64, wt += NC) {
+    for (int64_t m = 0; m < nbk; m++, w += 64, wt += ms) {
         __m512i z[8], u[8], v[8];
 #pragma GCC unroll 8
         for (int i = 0; i < 8; i++) /* z[i]: lanes 8h + p = pair p of row 2i + h */
@@ -92,7 +93,8 @@ static void packt_bf16(const rv_gemm_w *W, int64_t j, int64_t kb, int64_t nbk, i
     static void gemm_##SFX(const WT *w, const float *bias, const float *x, int64_t rows, int64_t k, int64_t n, \
                            int64_t n0, int64_t n1, float *out) {                                             \
         const rv_gemm_w W = {.w = w, .k = k, .n = n, .ng = 4, .rowbytes = k * (int64_t) sizeof(WT),           \
-                             .pack = pack_##SFX, .tail = tail_##SFX, .packt = PACKT_##SFX};                  \
+                             .pack = pack_##SFX, .tail = tail_##SFX, .packt = PACKT_##SFX,     \
+                             .nv = k > 8192 ? 2 : 3};                  \
         if (rows < RV_GEMM_T_ROWS || rv_gemm(&W, bias, x, rows, n0, n1, out) != 0)                           \
             rv_gemm_few(&W, bias, x, rows, n0, n1, out);                                                     \
     }

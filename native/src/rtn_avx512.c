@@ -269,14 +269,15 @@ static int lut_candidate(const uint8_t *codes, int64_t gs, int64_t k, int64_t n0
  * group as vectors: the same operations on the same values as dec16, so the same bits. 12 lane inserts, 8 permutes
  * and about 24 shifts/masks per 256 codes where the pack and the fp32 transpose take 16 widenings, 64 permutes and a
  * round trip through the pack's tile. */
-static void packt_rtn(const rv_gemm_w *W, int64_t j, int64_t kb, int64_t nbk, int a, float *wt, int64_t ls) {
+static void packt_rtn(const rv_gemm_w *W, int64_t j, int64_t kb, int64_t nbk, int a, float *wt, int64_t ls,
+                       int64_t ms) {
     const int64_t k = W->k, n = W->n, gs = W->gs;
     const uint8_t *w = (const uint8_t *) W->w + j * k + kb + 16 * a;
     const __m512i p0 = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29),
                   p1 = _mm512_setr_epi32(2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31),
                   ff = _mm512_set1_epi32(0xFF);
     int64_t i = kb + 16 * a, g = gs < 0 ? 0 : i / gs, gend = gs < 0 ? INT64_MAX : (g + 1) * gs;
-    for (int64_t m = 0; m < nbk; m++, w += 64, wt += NC, i += 64) {
+    for (int64_t m = 0; m < nbk; m++, w += 64, wt += ms, i += 64) {
         if (i >= gend) {
             g = i / gs;
             gend = (g + 1) * gs;
