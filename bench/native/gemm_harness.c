@@ -1,5 +1,5 @@
 /*
- * Batched (rows >= 2) F32/BF16 (or rtn-w4-g128) GFLOP/s of librevenant_cpu.so's AVX-512 GEMM, several builds of the library in one
+ * Batched (rows >= 2) F32/BF16 (or rtn-w4-g128, nf4, q8_0, q4_0) GFLOP/s of librevenant_cpu.so's AVX-512 GEMM, several builds of the library in one
  * process, each round timing them back to back (order reversed every other round) after an FMA-peak pass (12
  * independent zmm FMA chains per thread, as FmaPeak does in Java): the ratio to that peak is what compares across
  * rounds on a shared machine. Columns are split as NativeCpuBackend does from 16 rows (bigChunk: about 32 MiB of
@@ -23,6 +23,8 @@
 #include <time.h>
 
 typedef int (*mm_fn)(const void *, const float *, const float *, int64_t, int64_t, int64_t, int64_t, int64_t, float *);
+typedef int (*bnb_fn)(const uint8_t *, const float *, const float *, const float *, const float *, int64_t, int64_t,
+                      int64_t, int64_t, int64_t, float *);
 typedef int (*rtn_fn)(const uint8_t *, const float *, const float *, int64_t, const float *, const float *, int64_t,
                       int64_t, int64_t, int64_t, int64_t, float *);
 
@@ -33,7 +35,7 @@ static double now(void) {
     return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
-static int N = 4096, K = 4096, T = 2, ROWS = 64, bf16, rtn;
+static int N = 4096, K = 4096, T = 2, ROWS = 64, bf16, rtn, bnb, gguf;
 static float *S, *Z; /* rtn-w4-g128: scale and zero per group of 128, [K / 128][N] */
 static void *W;
 static float *X, *OUT[16];
@@ -52,6 +54,8 @@ static void *worker(void *arg) {
             long j = q * chunk;
             if (rtn)
                 ((rtn_fn) (void *) fn)(W, S, Z, 128, NULL, X, ROWS, K, N, j, j + chunk < N ? j + chunk : N, out);
+            else if (bnb)
+                ((bnb_fn) (void *) fn)(W, S, Z, NULL, X, ROWS, K, N, j, j + chunk < N ? j + chunk : N, out);
             else
                 fn(W, NULL, X, ROWS, K, N, j, j + chunk < N ? j + chunk : N, out);
         }
@@ -106,11 +110,13 @@ static int cmpd(const void *a, const void *b) {
 
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "gemm_harness f32|bf16|rtn lib... (env ROUNDS SHAPE ROWS THREADS CPUCLOCK CHUNK)\n");
+        fprintf(stderr, "gemm_harness f32|bf16|rtn|nf4|q8_0|q4_0 lib... (env ROUNDS SHAPE ROWS THREADS CPUCLOCK CHUNK)\n");
         return 1;
     }
     bf16 = !strcmp(argv[1], "bf16");
     rtn = !strcmp(argv[1], "rtn");
+    bnb = !strcmp(argv[1], "nf4");
+    gguf = !strcmp(argv[1], "q8_0") ? 34 : !strcmp(argv[1], "q4_0") ? 18 : 0;
     int nl = argc - 2;
     int rounds = getenv("ROUNDS") ? atoi(getenv("ROUNDS")) : 5;
     if (getenv("SHAPE")) sscanf(getenv("SHAPE"), "%dx%d", &N, &K);
@@ -121,7 +127,9 @@ int main(int argc, char **argv) {
     for (int l = 0; l < nl; l++) {
         void *h = dlopen(argv[2 + l], RTLD_NOW | RTLD_LOCAL);
         if (!h) { fprintf(stderr, "%s\n", dlerror()); return 1; }
-        f[l] = (mm_fn) dlsym(h, rtn ? "rv_matmul_rtn_u8_f32_avx512" : bf16 ? "rv_matmul_bf16_f32_avx512" : "rv_matmul_f32_f32_avx512");
+        f[l] = (mm_fn) dlsym(h, rtn ? "rv_matmul_rtn_u8_f32_avx512" : bf16 ? "rv_matmul_bf16_f32_avx512"
+                                : bnb ? "rv_matmul_bnb4_f32_avx512" : gguf == 34 ? "rv_matmul_q8_0_f32_avx512"
+                                : gguf ? "rv_matmul_q4_0_f32_avx512" : "rv_matmul_f32_f32_avx512");
         if (!f[l]) { fprintf(stderr, "%s: no symbol\n", argv[2 + l]); return 1; }
     }
     long nk = (long) N * K;
@@ -136,6 +144,23 @@ int main(int argc, char **argv) {
             S[i] = rand() / (float) RAND_MAX * 0.01f;
             Z[i] = rand() % 16;
         }
+    } else if (bnb) { /* nf4-like: random codes, a 16-entry table, absmax per 64 */
+        uint8_t *w = aligned_alloc(64, nk / 2);
+        for (long i = 0; i < nk / 2; i++) w[i] = rand() & 255;
+        W = w;
+        S = aligned_alloc(64, sizeof(float) * (nk / 64));
+        Z = aligned_alloc(64, sizeof(float) * 16);
+        for (long i = 0; i < nk / 64; i++) S[i] = rand() / (float) RAND_MAX;
+        for (int i = 0; i < 16; i++) Z[i] = (i - 7.5f) / 7.5f;
+    } else if (gguf) { /* blocks of 32: an fp16 scale (bits 0x1c00-0x23ff: about 2^-8 .. 2^-7), then the codes */
+        long nbk = nk / 32;
+        uint8_t *w = aligned_alloc(64, (nbk * gguf + 63) / 64 * 64);
+        for (long b = 0; b < nbk; b++) {
+            uint16_t d = (uint16_t) (0x1c00 + (rand() & 0x7ff));
+            memcpy(w + b * gguf, &d, 2);
+            for (int i = 2; i < gguf; i++) w[b * gguf + i] = (uint8_t) rand();
+        }
+        W = w;
     } else if (bf16) {
         uint16_t *w = aligned_alloc(64, nk * 2);
         for (long i = 0; i < nk; i++) w[i] = 0x3c00 + (rand() & 0x3ff) + (rand() % 2 ? 0x8000 : 0);

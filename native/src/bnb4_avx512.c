@@ -170,6 +170,64 @@ static void decode_lut(const uint8_t *packed, const float *absmax, __m512 book, 
 
 /* The GEMM core's tile of bnb 4-bit weights (k % 64 == 0: every 16-block starts on a byte and lies in one absmax
  * block; Bnb4Packed.dequantize's one rounding, as dec16). W->zero holds the 16-float table. */
+/* bnb 4-bit group a of 16 rows from j, transposed (rv_packt_fn; k % 64 == 0): a row's 16 codes are 8 bytes (2 dwords),
+ * two rows to an xmm and 8 rows to a zmm, one permute per dword gives the 16 rows' dword d in the lanes; code 2b of a
+ * dword (the high nibble of byte b) and code 2b + 1 (the low) are one shift each (vpermps reads only the index's low 4
+ * bits), the table lookup one vpermps, and the 16 columns' absmax of the KS blocks come from a 16 x 4 transpose of
+ * their rows' absmax runs: table[code] * absmax, the same product as dec16, so the same bits. */
+static void packt_bnb4(const rv_gemm_w *W, int64_t j, int64_t kb, int64_t nbk, int a, float *wt, int64_t ls,
+                       int64_t ms) {
+    const int64_t k = W->k, kq = k / 64, rb = k / 2;
+    const __m512 book = _mm512_loadu_ps(W->zero);
+    const __m512i i0 = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30),
+                  i1 = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    for (int64_t m0 = 0; m0 < nbk; m0 += 4) {
+        const int64_t mk = nbk - m0 < 4 ? nbk - m0 : 4;
+        const __mmask8 mm = (__mmask8) ((1u << mk) - 1);
+        __m512i za[4], sa[4]; /* sa[t] lane c: absmax of column j + c, block kb / 64 + m0 + t */
+        const float *ab = W->scale + j * kq + kb / 64 + m0;
+#pragma GCC unroll 4
+        for (int t = 0; t < 4; t++) {
+            const float *r = ab + 4 * t * kq;
+            __m512 y = _mm512_castps128_ps512(_mm_maskz_loadu_ps(mm, r));
+            y = _mm512_insertf32x4(y, _mm_maskz_loadu_ps(mm, r + kq), 1);
+            y = _mm512_insertf32x4(y, _mm_maskz_loadu_ps(mm, r + 2 * kq), 2);
+            za[t] = _mm512_castps_si512(_mm512_insertf32x4(y, _mm_maskz_loadu_ps(mm, r + 3 * kq), 3));
+        }
+        rv_tr16x4(za, sa);
+        for (int64_t t = 0; t < mk; t++, wt += ms) {
+            const uint8_t *p = (const uint8_t *) W->w + j * rb + (kb + 64 * (m0 + t) + 16 * a) / 2;
+            __m512i z[2];
+#pragma GCC unroll 2
+            for (int h = 0; h < 2; h++) { /* z[h] lane 2r + d = dword d of row 8h + r */
+                __m128i q[4];
+#pragma GCC unroll 4
+                for (int u = 0; u < 4; u++) {
+                    const uint8_t *r = p + (8 * h + 2 * u) * rb;
+                    q[u] = _mm_castpd_si128(_mm_loadh_pd(_mm_castsi128_pd(_mm_loadl_epi64((const __m128i *) r)),
+                                                         (const double *) (r + rb)));
+                }
+                __m512i y = _mm512_castsi128_si512(q[0]);
+                y = _mm512_inserti32x4(y, q[1], 1);
+                y = _mm512_inserti32x4(y, q[2], 2);
+                z[h] = _mm512_inserti32x4(y, q[3], 3);
+            }
+            const __m512 sc = _mm512_castsi512_ps(sa[t]);
+#pragma GCC unroll 2
+            for (int d = 0; d < 2; d++) { /* lane c: bytes 4d .. 4d + 3 of row c, codes 8d .. 8d + 7 */
+                const __m512i o = _mm512_permutex2var_epi32(z[0], d ? i1 : i0, z[1]);
+#pragma GCC unroll 4
+                for (int b = 0; b < 4; b++) {
+                    const __m512i hi = _mm512_srli_epi32(o, 8 * b + 4), lo = _mm512_srli_epi32(o, 8 * b);
+                    _mm512_store_ps(wt + (8 * d + 2 * b) * ls, _mm512_mul_ps(_mm512_permutexvar_ps(hi, book), sc));
+                    _mm512_store_ps(wt + (8 * d + 2 * b + 1) * ls,
+                                    _mm512_mul_ps(_mm512_permutexvar_ps(lo, book), sc));
+                }
+            }
+        }
+    }
+}
+
 static void pack_bnb4(const rv_gemm_w *W, int64_t j, int C, int64_t kb, int64_t nbk, int a0, int a1, float *wp) {
     const __m512 book = _mm512_loadu_ps(W->zero);
     for (int c = 0; c < C; c++)
@@ -196,7 +254,7 @@ int rv_matmul_bnb4_f32_avx512(const uint8_t *packed, const float *absmax, const 
     }
     if (rows >= RV_GEMM_ROWS && k % 64 == 0) { /* the RTN order is then the F32 order: the GEMM core */
         const rv_gemm_w W = {.w = packed, .scale = absmax, .zero = table, .k = k, .n = n, .ng = 4, .rowbytes = k / 2,
-                             .pack = pack_bnb4, .tail = NULL};
+                             .pack = pack_bnb4, .tail = NULL, .packt = packt_bnb4};
         if (rows < RV_GEMM_T_ROWS || rv_gemm(&W, bias, x, rows, n0, n1, out) != 0)
             rv_gemm_few(&W, bias, x, rows, n0, n1, out);
         return RV_OK;

@@ -127,6 +127,32 @@ static inline __attribute__((always_inline)) void rv_tr(__m512 *v, const int S) 
     }
 }
 
+/* The 16 x 4 dword matrix z (z[t] lane 4q + d = dword d of row 4t + q) transposed: o[d] lane c = dword d of row c.
+ * Two rounds: rows 0-7 and 8-15 by pairs of dwords (4 two-source permutes), then 256-bit halves (4 shuffles). */
+static inline __attribute__((always_inline)) void rv_tr16x4(const __m512i *z, __m512i *o) {
+    const __m512i p0 = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29),
+                  p1 = _mm512_setr_epi32(2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31);
+    /* lanes 8e + r = dword 2dd + e of row 8h + r (a: h = 0, b: h = 1; dd = 0, 1) */
+    const __m512i a0 = _mm512_permutex2var_epi32(z[0], p0, z[1]), a1 = _mm512_permutex2var_epi32(z[0], p1, z[1]),
+                  b0 = _mm512_permutex2var_epi32(z[2], p0, z[3]), b1 = _mm512_permutex2var_epi32(z[2], p1, z[3]);
+    o[0] = _mm512_shuffle_i64x2(a0, b0, 0x44);
+    o[1] = _mm512_shuffle_i64x2(a0, b0, 0xEE);
+    o[2] = _mm512_shuffle_i64x2(a1, b1, 0x44);
+    o[3] = _mm512_shuffle_i64x2(a1, b1, 0xEE);
+}
+
+/* 16 bytes of each of 16 rows (row c at p + c * stride) as the 16 x 4 dword matrix of rv_tr16x4. */
+static inline __attribute__((always_inline)) void rv_ld16x16(const uint8_t *p, int64_t stride, __m512i *z) {
+#pragma GCC unroll 4
+    for (int t = 0; t < 4; t++) {
+        const uint8_t *r = p + 4 * t * stride;
+        __m512i y = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *) r));
+        y = _mm512_inserti32x4(y, _mm_loadu_si128((const __m128i *) (r + stride)), 1);
+        y = _mm512_inserti32x4(y, _mm_loadu_si128((const __m128i *) (r + 2 * stride)), 2);
+        z[t] = _mm512_inserti32x4(y, _mm_loadu_si128((const __m128i *) (r + 3 * stride)), 3);
+    }
+}
+
 /* Floats per lane class in Xp and Wt, and per pack tile in tmp: one line more than the data, so that the 16 stores of
  * a transposed block (one per lane class) do not all fall into one L1 set when nb * NC * 4 bytes is a multiple of
  * 4 KiB. Measured against no padding (gemm_harness, bf16, 4096 x 4096, 64 rows): no difference beyond the noise;

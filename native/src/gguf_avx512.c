@@ -238,7 +238,7 @@ DEFINE_GGUF_DECODE(q4_0, RV_Q4_0_BYTES, ddec_q4_0)
         }                                                                                                   \
         if (rows >= RV_GEMM_ROWS) {                                                                         \
             const rv_gemm_w W = {.w = w, .k = k, .n = n, .ng = 2, .rowbytes = k / RV_QK * (BYTES),          \
-                                 .pack = pack_##SFX, .tail = NULL};                                        \
+                                 .pack = pack_##SFX, .tail = NULL, .packt = packt_##SFX};                 \
             if (rows < RV_GEMM_T_ROWS || rv_gemm(&W, bias, x, rows, n0, n1, out) != 0)                      \
                 rv_gemm_few(&W, bias, x, rows, n0, n1, out);                                                \
             return RV_OK;                                                                                   \
@@ -253,6 +253,58 @@ DEFINE_GGUF_DECODE(q4_0, RV_Q4_0_BYTES, ddec_q4_0)
         }                                                                                                   \
         return RV_OK;                                                                                       \
     }
+
+/* The 16 fp16 scales of rows j .. j + 15 (row c at b + c * rb) widened: lane c = d of row c. */
+static inline __attribute__((always_inline)) __m512 scales16(const uint8_t *b, int64_t rb) {
+    uint16_t h[16] __attribute__((aligned(32)));
+    for (int c = 0; c < 16; c++) memcpy(&h[c], b + c * rb, sizeof h[c]);
+    return _mm512_cvtph_ps(_mm256_load_si256((const __m256i *) h));
+}
+
+/* GGUF half a of the blocks of 16 rows from j, transposed (rv_packt_fn): a row's 16 bytes of codes (Q8_0: its half
+ * a; Q4_0: all 16 bytes, the half's nibbles) for 16 rows by rv_tr16x4, so a vector holds one code of the 16 rows;
+ * code b of a dword is a shift or two (Q8_0 signed; Q4_0: vpermps reads only the low 4 bits), then q * d (Q8_0) or
+ * the table's q - 8 times d (Q4_0) with the 16 rows' scales as a vector: the same products as dech_*, so the same
+ * bits. */
+static void packt_q8_0(const rv_gemm_w *W, int64_t j, int64_t kb, int64_t nbk, int a, float *wt, int64_t ls,
+                       int64_t ms) {
+    const int64_t rb = W->rowbytes;
+    const uint8_t *w = (const uint8_t *) W->w + j * rb + kb / RV_QK * RV_Q8_0_BYTES;
+    for (int64_t m = 0; m < nbk; m++, w += RV_Q8_0_BYTES, wt += ms) {
+        const __m512 d = scales16(w, rb);
+        __m512i z[4], o[4]; /* o[e] lane c: codes 4e .. 4e + 3 of the half, row j + c */
+        rv_ld16x16(w + 2 + 16 * a, rb, z);
+        rv_tr16x4(z, o);
+#pragma GCC unroll 4
+        for (int e = 0; e < 4; e++)
+#pragma GCC unroll 4
+            for (int b = 0; b < 4; b++) {
+                const __m512i q = _mm512_srai_epi32(b == 3 ? o[e] : _mm512_slli_epi32(o[e], 24 - 8 * b), 24);
+                _mm512_store_ps(wt + (4 * e + b) * ls, _mm512_mul_ps(_mm512_cvtepi32_ps(q), d));
+            }
+    }
+}
+
+static void packt_q4_0(const rv_gemm_w *W, int64_t j, int64_t kb, int64_t nbk, int a, float *wt, int64_t ls,
+                       int64_t ms) {
+    const int64_t rb = W->rowbytes;
+    const uint8_t *w = (const uint8_t *) W->w + j * rb + kb / RV_QK * RV_Q4_0_BYTES;
+    const __m512 q8 = _mm512_setr_ps(-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7);
+    for (int64_t m = 0; m < nbk; m++, w += RV_Q4_0_BYTES, wt += ms) {
+        const __m512 d = scales16(w, rb);
+        __m512i z[4], o[4]; /* o[e] lane c: bytes 4e .. 4e + 3 of row j + c's codes */
+        rv_ld16x16(w + 2, rb, z);
+        rv_tr16x4(z, o);
+#pragma GCC unroll 4
+        for (int e = 0; e < 4; e++)
+#pragma GCC unroll 4
+            for (int b = 0; b < 4; b++) {
+                const int sh = 8 * b + 4 * a;
+                const __m512i q = sh == 0 ? o[e] : _mm512_srli_epi32(o[e], sh);
+                _mm512_store_ps(wt + (4 * e + b) * ls, _mm512_mul_ps(_mm512_permutexvar_ps(q, q8), d));
+            }
+    }
+}
 
 DEFINE_GGUF_AVX512(q8_0, RV_Q8_0_BYTES, dec_q8_0, dech_q8_0)
 DEFINE_GGUF_AVX512(q4_0, RV_Q4_0_BYTES, dec_q4_0, dech_q4_0)

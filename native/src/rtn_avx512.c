@@ -273,9 +273,7 @@ static void packt_rtn(const rv_gemm_w *W, int64_t j, int64_t kb, int64_t nbk, in
                        int64_t ms) {
     const int64_t k = W->k, n = W->n, gs = W->gs;
     const uint8_t *w = (const uint8_t *) W->w + j * k + kb + 16 * a;
-    const __m512i p0 = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29),
-                  p1 = _mm512_setr_epi32(2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31),
-                  ff = _mm512_set1_epi32(0xFF);
+    const __m512i ff = _mm512_set1_epi32(0xFF);
     int64_t i = kb + 16 * a, g = gs < 0 ? 0 : i / gs, gend = gs < 0 ? INT64_MAX : (g + 1) * gs;
     for (int64_t m = 0; m < nbk; m++, w += 64, wt += ms, i += 64) {
         if (i >= gend) {
@@ -283,23 +281,9 @@ static void packt_rtn(const rv_gemm_w *W, int64_t j, int64_t kb, int64_t nbk, in
             gend = (g + 1) * gs;
         }
         const __m512 sc = _mm512_loadu_ps(W->scale + g * n + j), ze = _mm512_loadu_ps(W->zero + g * n + j);
-        __m512i z[4];
-#pragma GCC unroll 4
-        for (int t = 0; t < 4; t++) { /* z[t]: lanes 4q + d = dword d of row 4t + q */
-            const uint8_t *r = w + 4 * t * k;
-            __m512i y = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *) r));
-            y = _mm512_inserti32x4(y, _mm_loadu_si128((const __m128i *) (r + k)), 1);
-            y = _mm512_inserti32x4(y, _mm_loadu_si128((const __m128i *) (r + 2 * k)), 2);
-            z[t] = _mm512_inserti32x4(y, _mm_loadu_si128((const __m128i *) (r + 3 * k)), 3);
-        }
-        /* lanes 8e + r = dword 2dd + e of row 8h + r */
-        const __m512i a0 = _mm512_permutex2var_epi32(z[0], p0, z[1]), a1 = _mm512_permutex2var_epi32(z[0], p1, z[1]),
-                      b0 = _mm512_permutex2var_epi32(z[2], p0, z[3]), b1 = _mm512_permutex2var_epi32(z[2], p1, z[3]);
-        __m512i o[4]; /* lane c = dword d of row c: codes 4d .. 4d + 3 of column j + c */
-        o[0] = _mm512_shuffle_i64x2(a0, b0, 0x44);
-        o[1] = _mm512_shuffle_i64x2(a0, b0, 0xEE);
-        o[2] = _mm512_shuffle_i64x2(a1, b1, 0x44);
-        o[3] = _mm512_shuffle_i64x2(a1, b1, 0xEE);
+        __m512i z[4], o[4]; /* o[d] lane c: codes 4d .. 4d + 3 of column j + c */
+        rv_ld16x16(w, k, z);
+        rv_tr16x4(z, o);
 #pragma GCC unroll 4
         for (int d = 0; d < 4; d++)
 #pragma GCC unroll 4
