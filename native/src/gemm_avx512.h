@@ -80,7 +80,8 @@ struct rv_gemm_w {
     int nv;              /* column vectors per micro-tile and block: 2 or 3 (0: 3, NV). F32/BF16 take 2 from k > 8192:
                           * Wt of a lane class (k / 64 * 16 nv floats, 33 KiB at k = 11008 with 3) then leaves room
                           * in L1 for the Xp stream (gemm_harness, bf16, 64 rows, 2 threads, 7 rounds, same run: 4096 x
-                          * 11008 1.06-1.10x; 4096 x 4096 0.97x, rtn-w4-g128 0.90-1.00x, so the others keep 3) */
+                          * 11008 1.06-1.10x; 4096 x 4096 0.97x, rtn-w4-g128 0.90-1.00x). Q8_0 too (4096 x 11008
+                          * 1.07-1.11x); nf4, q4_0 and rtn-w4-g128 there 0.98-1.03x, so they keep 3 */
 };
 
 /* Rows per micro-tile, column vectors per micro-tile, columns per block, blocks per pack slice (gemm_harness bf16,
