@@ -243,7 +243,9 @@ static void rv_pack_w(const rv_gemm_w *W, int64_t j0, int C, int64_t nb, int a, 
 static inline __attribute__((always_inline)) void rv_uk(const float *wt, int64_t nc, const float *xp, int64_t nb,
                                                         float *sb, float *tb, int mode, const int V) {
     __m512 acc[MR][NV];
+#pragma GCC unroll 8
     for (int r = 0; r < MR; r++)
+#pragma GCC unroll 3
         for (int v = 0; v < V; v++) acc[r][v] = _mm512_setzero_ps();
     for (int64_t m = 0; m < nb; m++, wt += nc, xp += MR) {
         __m512 w[NV];
@@ -257,19 +259,24 @@ static inline __attribute__((always_inline)) void rv_uk(const float *wt, int64_t
             for (int v = 0; v < V; v++) acc[r][v] = _mm512_fmadd_ps(xb, w[v], acc[r][v]);
         }
     }
-    for (int r = 0; r < MR; r++)
-        for (int v = 0; v < V; v++) {
-            const int i = (r * NV + v) * 16;
-            const __m512 p = acc[r][v];
-            switch (mode) {
-            case 0: _mm512_store_ps(sb + i, p); break;
-            case 1: _mm512_store_ps(sb + i, _mm512_add_ps(_mm512_load_ps(sb + i), p)); break;
-            case 2: _mm512_store_ps(tb + i, p); break;
-            default:
-                _mm512_store_ps(sb + i, _mm512_add_ps(_mm512_load_ps(sb + i), _mm512_add_ps(_mm512_load_ps(tb + i), p)));
-                break;
-            }
+    /* the mode outside the loops: with it inside, GCC 12 kept the accumulators on the stack (24 stores and loads
+     * and a switch per row after every pass) */
+#define RV_EPI(EXPR)                                                                                        \
+    _Pragma("GCC unroll 8") for (int r = 0; r < MR; r++)                                                    \
+        _Pragma("GCC unroll 3") for (int v = 0; v < V; v++) {                                               \
+            const int i = (r * NV + v) * 16;                                                                \
+            const __m512 p = acc[r][v];                                                                     \
+            EXPR;                                                                                           \
         }
+    switch (mode) {
+    case 0: RV_EPI(_mm512_store_ps(sb + i, p)); break;
+    case 1: RV_EPI(_mm512_store_ps(sb + i, _mm512_add_ps(_mm512_load_ps(sb + i), p))); break;
+    case 2: RV_EPI(_mm512_store_ps(tb + i, p)); break;
+    default:
+        RV_EPI(_mm512_store_ps(sb + i, _mm512_add_ps(_mm512_load_ps(sb + i), _mm512_add_ps(_mm512_load_ps(tb + i), p))));
+        break;
+    }
+#undef RV_EPI
 }
 
 static void rv_uk_v(const float *wt, int64_t nc, const float *xp, int64_t nb, float *sb, float *tb, int mode, int V) {
