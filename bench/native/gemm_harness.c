@@ -10,7 +10,8 @@
  *   make -C native OUT=/tmp/old   (at the old commit; likewise /tmp/new)
  *   ./gemm_harness f32|bf16|rtn /tmp/old/librevenant_cpu.so /tmp/new/librevenant_cpu.so
  * Environment: ROUNDS (5), SHAPE (4096x4096, OUTxIN), ROWS (64), THREADS (2), CPUCLOCK (time by process CPU
- * time), CHUNK (columns per call).
+ * time), CHUNK (columns per call). Use an even ROUNDS: the library that runs first in a round (right after the peak
+ * pass) tends to lose a few percent, and the order alternates by round (A/A, same library twice, 7 rounds: 0.97-1.10x).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>

@@ -3,7 +3,8 @@
  * rtn_avx512.c, bnb4_avx512.c and gguf_avx512.c, which are compiled with -mavx512f -mavx512bw -mavx512vl -mfma).
  * out[r, j] = sum_i x[r, i] * w(j, i) (+ bias[j]) for rows r of a batch and columns j in [n0, n1), for any weight
  * format that can write a tile of its weights as fp32: the format gives a pack function (its own dequantization,
- * so its own roundings), the core does the rest.
+ * so its own roundings) and, where it can, a transposing pack (packt: its stored units transposed for 16 columns
+ * before they are widened, so the fp32 values land in Wt directly), the core does the rest.
  *
  * Order: the fixed orders of revenant_cpu.h with blocks of B = 16 * ng elements: partial sums p[0 .. B-1],
  * p[l] = fma(x[i], w[i], p[l]) for i = B * m + l over the whole blocks in increasing m, then the fold (ng = 4:
@@ -13,19 +14,21 @@
  *
  * Each lane class l < B is its own small matrix product P_l[r, j] = chain over m of x[r, Bm + l] * w(j, Bm + l), so
  * the core computes them as a GEMM with the columns in the lanes: a zmm holds p[l] of 16 columns j, and a step m
- * is acc[r][v] = fma(broadcast x[r, Bm + l], W_l[m][16v .. 16v + 15], acc[r][v]) for MR = 8 rows and NV = 3 column
- * vectors (24 accumulators; per 24 FMAs 3 vector loads of weights and 8 broadcasts of x). The same FMA chain per
+ * is acc[r][v] = fma(broadcast x[r, Bm + l], W_l[m][16v .. 16v + 15], acc[r][v]) for MR = 8 rows and nv = 3 column
+ * vectors (24 accumulators; per 24 FMAs 3 vector loads of weights and 8 broadcasts of x; nv = 2 for F32/BF16/Q8_0 at
+ * k > 8192, rv_gemm_w.nv). The same FMA chain per
  * p[l] as the generic kernel, in another register and lane, so the same bits; the fold adds the P_l of 16 columns
  * at once, lane by lane, in the order's tree (q[l'] = (p[l'] + p[l'+16]) + (p[l'+32] + p[l'+48]), then h8, h4, h2).
  * Compared with a dot-product tile (16 consecutive k of one output per zmm: 10 vector loads per 24 FMAs, x
  * re-streamed from L2 for every 6 columns; gemm_few_avx512.h), each weight vector feeds 8 rows and each x value
- * 48 columns; the price is a transpose of the weights (4 permutes per 16 values, once per block and row group).
+ * 48 columns; the price is a transpose of the weights (4 permutes per 16 fp32 values with the pack, 1.5 for BF16 and
+ * 0.5 for the 8-bit and 4-bit codes with packt, once per block).
  *
- *   for each super-group of x rows (RV_XSG bytes: packed x, Xp[rg][l][m][r], read once per column block),
- *     for each block of NC = 48 columns (the next block's weight bytes prefetched into L2 between the passes),
+ *   for each super-group of x rows (RV_XSG bytes: packed x, Xp[l][rg][m][r], read once per column block),
+ *     for each block of nc = 16 nv columns (the next block's weight bytes prefetched into L2 between the passes),
  *       for each 16-lane group a < ng (so that its transposed weights and x slices stay in L2: at 64 rows and
  *       k = 4096 a quarter of 0.75 and 1 MiB; all groups at once were 9-15 % slower):
- *         decode group a by the format's pack and transpose it into Wt[l'][m][48] (l = 16a + l'),
+ *         decode group a by the format's packt (or pack, then the fp32 transpose) into Wt[l'][m][nc] (l = 16a + l'),
  *         for l' < 16, for each group rg of MR rows: a pass over m (Wt_l stays in L1 for the row groups; Xp
  *         streams), whose epilogue combines P_l into q[l'] in the order's tree (S, T: q[l'] in S after the last a),
  *       then the fold over l' (lane by lane), the tail and the bias.
