@@ -165,7 +165,7 @@ static inline __attribute__((always_inline)) void rv_ld16x16(const uint8_t *p, i
 #define RV_WLS(nb, nc) ((nb) * (nc) + 16)
 #define RV_TTS (4 * KS * GC * 16 + 16)
 
-/* Xp[(rg * B + l) * RV_XLS(nb) + m * MR + r] = x[r0 + MR rg + r, B m + l] for the R rows from r0 (rows padded with
+/* Xp[(l * ngm + rg) * RV_XLS(nb) + m * MR + r] = x[r0 + MR rg + r, B m + l] for the R rows from r0 (rows padded with
  * zeros to whole groups of MR). */
 static void rv_pack_x(const float *x, int64_t k, int64_t r0, int64_t R, int64_t nb, int ng, int64_t ngm, float *xp) {
     const int64_t B = 16 * ng;
@@ -240,7 +240,7 @@ static void rv_pack_w(const rv_gemm_w *W, int64_t j0, int C, int64_t nb, int a, 
     }
 }
 
-/* One pass of lane class l = 16 a + l' for MR rows and V column vectors: wt = Wt_l, xp = Xp[rg][l], then the
+/* One pass of lane class l = 16 a + l' for MR rows and V column vectors: wt = Wt_l, xp = Xp[l][rg], then the
  * epilogue on P by group a: 0 S = P; 1 S = S + P; 2 T = P; 3 S = S + (T + P). After the last group S holds q[l']
  * (ng = 4: (p0 + p1) + (p2 + p3); ng = 2: p0 + p1). */
 static inline __attribute__((always_inline)) void rv_uk(const float *wt, int64_t nc, const float *xp, int64_t nb,
