@@ -276,7 +276,8 @@ static inline __attribute__((always_inline)) void rv_uk(const float *wt, int64_t
     case 1: RV_EPI(_mm512_store_ps(sb + i, _mm512_add_ps(_mm512_load_ps(sb + i), p))); break;
     case 2: RV_EPI(_mm512_store_ps(tb + i, p)); break;
     default:
-        RV_EPI(_mm512_store_ps(sb + i, _mm512_add_ps(_mm512_load_ps(sb + i), _mm512_add_ps(_mm512_load_ps(tb + i), p))));
+        RV_EPI(_mm512_store_ps(sb + i,
+                               _mm512_add_ps(_mm512_load_ps(sb + i), _mm512_add_ps(_mm512_load_ps(tb + i), p))));
         break;
     }
 #undef RV_EPI
