@@ -189,8 +189,8 @@ class NativeGgufTest {
         Random rnd = new Random(3);
         for (GgufPacked.Type t : TYPES) {
             // {32768, 50} at 40 rows: the GEMM core's two super-groups of rows (4 MiB of packed x: 32 rows, then 8) and its
-            // column blocks of 48 (then 2)
-            for (int[] kn : new int[][] {{4096, 9}, {32, 5}, {96, 31}, {32, 1}, {32768, 50}}) {
+            // column blocks of 48 (then 2); {8224, 33}: k > 8192, where Q8_0 takes column blocks of 32
+            for (int[] kn : new int[][] {{4096, 9}, {32, 5}, {96, 31}, {32, 1}, {32768, 50}, {8224, 33}}) {
                 for (int rows : new int[] {1, 2, 3, 4, 5, 6, 7, 9, 19, 37, 40}) { // 19: gemm_few_avx512.h; 37, 40: gemm_avx512.h
                     if (kn[0] == 32768 && (rows != 40 || t != GgufPacked.Type.Q4_0)) { // the generic kernel is slow
                         continue;

@@ -171,8 +171,10 @@ class NativeRtnTest {
         for (Object[] p : all) {
             // 8300 x 37: the AVX-512 decode's x blocks of 4096 (three, the last partial) and column groups of 32
             // {32768, 50} at 40 rows: the GEMM core's two super-groups of rows (4 MiB of packed x: 32 rows, then 8) and its
-            // column blocks of 48 (then 2)
-            for (int[] kn : new int[][] {{4096, 9}, {31, 5}, {200, 31}, {1, 1}, {4111, 3}, {8300, 37}, {32768, 50}}) {
+            // column blocks of 48 (then 2); {1024, 50} at 40 rows: its transposing pack (whole vectors of 16 columns)
+            // for every group size
+            for (int[] kn : new int[][] {{4096, 9}, {31, 5}, {200, 31}, {1, 1}, {4111, 3}, {8300, 37}, {32768, 50},
+                {1024, 50}}) {
                 for (int rows : new int[] {1, 2, 3, 4, 5, 6, 7, 9, 19, 40}) { // 19: gemm_few_avx512.h; 40: gemm_avx512.h
                     if (kn[0] == 32768 && (rows != 40 || p != PRECISIONS[0])) { // the generic kernel is slow
                         continue;
