@@ -254,8 +254,8 @@ static inline __attribute__((always_inline)) void rv_uk(const float *wt, int64_t
         __m512 w[NV];
         for (int v = 0; v < V; v++) w[v] = _mm512_load_ps(wt + 16 * v);
         /* Xp 2 KiB ahead into L1: at k = 11008 Xp (64 rows: 2.8 MiB) is read from L3 once per column block
-         * (gemm_harness, 64 rows, 2 threads, 5 rounds, same run: 4096 x 11008 bf16 1.13x, rtn-w4-g128 1.09x;
-         * 4096 x 4096, where Xp stays in L2, 1.06x / 1.00x; 1 or 4 KiB ahead no better in a micro-benchmark). */
+         * (gemm_harness, 64 rows, 2 threads, 8 rounds, same run: 4096 x 11008 bf16 1.12x, rtn-w4-g128 1.07x;
+         * 4096 x 4096, where Xp stays in L2, 1.00-1.06x; 1 or 4 KiB ahead no better in a micro-benchmark). */
         _mm_prefetch((const char *) (xp + 512), _MM_HINT_T0);
         for (int r = 0; r < MR; r++) {
             const __m512 xb = _mm512_set1_ps(xp[r]);

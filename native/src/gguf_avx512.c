@@ -238,7 +238,7 @@ DEFINE_GGUF_DECODE(q4_0, RV_Q4_0_BYTES, ddec_q4_0)
         }                                                                                                   \
         if (rows >= RV_GEMM_ROWS) {                                                                         \
             const rv_gemm_w W = {.w = w, .k = k, .n = n, .ng = 2, .rowbytes = k / RV_QK * (BYTES),          \
-                                 .pack = pack_##SFX, .tail = NULL, .packt = packt_##SFX,                  \
+                                 .pack = pack_##SFX, .tail = NULL, .packt = packt_##SFX,                    \
                                  .nv = (BYTES) == RV_Q8_0_BYTES && k > 8192 ? 2 : 3};                       \
             if (rows < RV_GEMM_T_ROWS || rv_gemm(&W, bias, x, rows, n0, n1, out) != 0)                      \
                 rv_gemm_few(&W, bias, x, rows, n0, n1, out);                                                \

@@ -93,8 +93,8 @@ static void packt_bf16(const rv_gemm_w *W, int64_t j, int64_t kb, int64_t nbk, i
     static void gemm_##SFX(const WT *w, const float *bias, const float *x, int64_t rows, int64_t k, int64_t n, \
                            int64_t n0, int64_t n1, float *out) {                                             \
         const rv_gemm_w W = {.w = w, .k = k, .n = n, .ng = 4, .rowbytes = k * (int64_t) sizeof(WT),           \
-                             .pack = pack_##SFX, .tail = tail_##SFX, .packt = PACKT_##SFX,     \
-                             .nv = k > 8192 ? 2 : 3};                  \
+                             .pack = pack_##SFX, .tail = tail_##SFX, .packt = PACKT_##SFX,                   \
+                             .nv = k > 8192 ? 2 : 3};                                                         \
         if (rows < RV_GEMM_T_ROWS || rv_gemm(&W, bias, x, rows, n0, n1, out) != 0)                           \
             rv_gemm_few(&W, bias, x, rows, n0, n1, out);                                                     \
     }
