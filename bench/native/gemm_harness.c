@@ -9,6 +9,7 @@
  *   gcc -O2 -mavx512f -o gemm_harness gemm_harness.c -ldl -lpthread
  *   make -C native OUT=/tmp/old   (at the old commit; likewise /tmp/new)
  *   ./gemm_harness f32|bf16|rtn /tmp/old/librevenant_cpu.so /tmp/new/librevenant_cpu.so
+ *   ./gemm_harness bf16|rtn LIB LIB:p   (LIB:p: the panel entry point with a panel rv_panel built, revenant_cpu.h)
  * Environment: ROUNDS (5), SHAPE (4096x4096, OUTxIN), ROWS (64), THREADS (2), CPUCLOCK (time by process CPU
  * time), CHUNK (columns per call). Use an even ROUNDS: the library that runs first in a round (right after the peak
  * pass) tends to lose a few percent, and the order alternates by round (A/A, same library twice, 7 rounds: 0.97-1.10x).
@@ -28,6 +29,14 @@ typedef int (*bnb_fn)(const uint8_t *, const float *, const float *, const float
                       int64_t, int64_t, int64_t, float *);
 typedef int (*rtn_fn)(const uint8_t *, const float *, const float *, int64_t, const float *, const float *, int64_t,
                       int64_t, int64_t, int64_t, int64_t, float *);
+/* the panel variants (a library named LIB:p): rv_matmul_bf16p_f32_avx512 / rv_matmul_rtn_u8p_f32_avx512 */
+typedef int (*mmp_fn)(const void *, const void *, const float *, const float *, int64_t, int64_t, int64_t, int64_t,
+                      int64_t, float *);
+typedef int (*rtnp_fn)(const uint8_t *, const uint8_t *, const float *, const float *, int64_t, const float *,
+                       const float *, int64_t, int64_t, int64_t, int64_t, int64_t, float *);
+typedef int64_t (*pbytes_fn)(int64_t, int64_t, int64_t);
+typedef int (*panel_fn)(const void *, int64_t, int64_t, int64_t, int64_t, int64_t, void *);
+static void *PW[16], *pw; /* each library's panel, the one in use */
 
 static int cpuclock;
 static double now(void) {
@@ -53,7 +62,11 @@ static void *worker(void *arg) {
         long q;
         while ((q = __atomic_fetch_add(&cursor[it], 1, __ATOMIC_RELAXED)) < nch) {
             long j = q * chunk;
-            if (rtn)
+            if (rtn && pw)
+                ((rtnp_fn) (void *) fn)(W, pw, S, Z, 128, NULL, X, ROWS, K, N, j, j + chunk < N ? j + chunk : N, out);
+            else if (pw)
+                ((mmp_fn) (void *) fn)(W, pw, NULL, X, ROWS, K, N, j, j + chunk < N ? j + chunk : N, out);
+            else if (rtn)
                 ((rtn_fn) (void *) fn)(W, S, Z, 128, NULL, X, ROWS, K, N, j, j + chunk < N ? j + chunk : N, out);
             else if (bnb)
                 ((bnb_fn) (void *) fn)(W, S, Z, NULL, X, ROWS, K, N, j, j + chunk < N ? j + chunk : N, out);
@@ -64,8 +77,9 @@ static void *worker(void *arg) {
     return NULL;
 }
 
-static double run(mm_fn f, float *o, int its) {
+static double run(mm_fn f, void *panel, float *o, int its) {
     fn = f;
+    pw = panel;
     out = o;
     memset(cursor, 0, sizeof cursor);
     iters = its;
@@ -125,9 +139,22 @@ int main(int argc, char **argv) {
     if (getenv("ROWS")) ROWS = atoi(getenv("ROWS"));
     cpuclock = getenv("CPUCLOCK") != NULL;
     mm_fn f[16];
+    void *hl[16];
+    int usep[16];
     for (int l = 0; l < nl; l++) {
-        void *h = dlopen(argv[2 + l], RTLD_NOW | RTLD_LOCAL);
+        char path[4096];
+        snprintf(path, sizeof path, "%s", argv[2 + l]);
+        size_t pl = strlen(path);
+        usep[l] = pl > 2 && !strcmp(path + pl - 2, ":p");
+        if (usep[l]) path[pl - 2] = 0;
+        void *h = hl[l] = dlopen(path, RTLD_NOW | RTLD_LOCAL);
         if (!h) { fprintf(stderr, "%s\n", dlerror()); return 1; }
+        if (usep[l] && (rtn || bf16)) {
+            f[l] = (mm_fn) dlsym(h, rtn ? "rv_matmul_rtn_u8p_f32_avx512" : "rv_matmul_bf16p_f32_avx512");
+            if (!f[l]) { fprintf(stderr, "%s: no panel symbol\n", path); return 1; }
+            continue;
+        }
+        usep[l] = 0;
         f[l] = (mm_fn) dlsym(h, rtn ? "rv_matmul_rtn_u8_f32_avx512" : bf16 ? "rv_matmul_bf16_f32_avx512"
                                 : bnb ? "rv_matmul_bnb4_f32_avx512" : gguf == 34 ? "rv_matmul_q8_0_f32_avx512"
                                 : gguf ? "rv_matmul_q4_0_f32_avx512" : "rv_matmul_f32_f32_avx512");
@@ -174,6 +201,17 @@ int main(int argc, char **argv) {
     X = aligned_alloc(64, sizeof(float) * K * ROWS);
     for (long i = 0; i < (long) K * ROWS; i++) X[i] = rand() / (float) RAND_MAX * 2 - 1;
     for (int l = 0; l < nl; l++) OUT[l] = aligned_alloc(64, sizeof(float) * N * ROWS);
+    for (int l = 0; l < nl; l++) /* the panel of a LIB:p library, built by that library */
+        if (usep[l]) {
+            pbytes_fn pb = (pbytes_fn) dlsym(hl[l], "rv_panel_bytes");
+            panel_fn pf = (panel_fn) dlsym(hl[l], "rv_panel");
+            const int64_t es = rtn ? 1 : 2, bytes = pb ? pb(es, K, N) : -1;
+            if (bytes < 0 || !(PW[l] = aligned_alloc(64, (bytes + 63) / 64 * 64)) ||
+                pf(W, es, K, N, 0, (N + 15) / 16, PW[l]) != 0) {
+                fprintf(stderr, "%s: no panel\n", argv[2 + l]);
+                return 1;
+            }
+        }
     chunk = (32 << 20) / (4L * K); /* NativeCpuBackend.bigChunk */
     if (chunk > 1024) chunk = 1024;
     if (chunk < 1) chunk = 1;
@@ -183,7 +221,7 @@ int main(int argc, char **argv) {
     else if (chunk >= 6) chunk -= chunk % 6;
     if (getenv("CHUNK")) chunk = atol(getenv("CHUNK"));
     for (int l = 0; l < nl; l++) {
-        run(f[l], OUT[l], 1);
+        run(f[l], PW[l], OUT[l], 1);
         if (l > 0 && memcmp(OUT[0], OUT[l], sizeof(float) * N * ROWS)) {
             fprintf(stderr, "library %d differs from library 0\n", l);
             return 2;
@@ -197,7 +235,7 @@ int main(int argc, char **argv) {
         pk[rd] = fmapeak();
         for (int q = 0; q < nl; q++) {
             int l = rd % 2 ? nl - 1 - q : q;
-            double t = run(f[l], OUT[l], its);
+            double t = run(f[l], PW[l], OUT[l], its);
             g[l][rd] = flops / t / 1e9;
             r[l][rd] = g[l][rd] / pk[rd];
         }

@@ -140,6 +140,33 @@ RV_DECLARE_RTN(avx2)
 RV_DECLARE_RTN(avx512)
 #undef RV_DECLARE_RTN
 
+/*
+ * Panels (rv_panel, rv_matmul_bf16p_f32, rv_matmul_rtn_u8p_f32): a second copy of BF16 weights or RTN codes, es bytes
+ * per weight (BF16 2, RTN 1), k % 64 == 0, in the order the batched GEMM core reads them (src/gemm_avx512.h): for each
+ * vector of 16 rows v, each 16-lane group a < 4 of a 64-block and each block m < k / 64, a unit of 16 rows x 16
+ * weights (256 es bytes), transposed in dwords: dword d < 4 es of the unit holds, for the 16 rows c in turn, the
+ * weights l = 4 d / es .. of row c (little-endian), so that one 64-byte load is 16 columns' dword d:
+ *   unit(v, a, m) = panel + ((v * 4 + a) * (k / 64) + m) * 256 es
+ *   unit[((l es / 4) * 16 + c) * 4 + l es % 4 ..] = the es bytes of w[16 v + c, 64 m + 16 a + l]   (0 past row n)
+ * rv_panel_bytes gives its size (ceil(n / 16) * 16 * k * es); rv_panel writes the vectors [v0, v1) of it, so callers
+ * can split the work. The p matmuls take the row-major array and its panel and give the plain ones' bits: from
+ * RV_GEMM_T_ROWS rows on AVX-512 the core packs whole 16-row vectors from the panel, which it reads as contiguous runs
+ * (a group's units of one vector: k / 64 * 256 * es bytes) instead of 16 rows a row apart; elsewhere the panel is not
+ * read. A NULL panel is the plain matmul.
+ */
+int64_t rv_panel_bytes(int64_t es, int64_t k, int64_t n);
+int rv_panel(const void *w, int64_t es, int64_t k, int64_t n, int64_t v0, int64_t v1, void *panel);
+int rv_matmul_bf16p_f32(const uint16_t *w, const uint16_t *panel, const float *bias, const float *x, int64_t rows,
+                        int64_t k, int64_t n, int64_t n0, int64_t n1, float *out);
+int rv_matmul_bf16p_f32_avx512(const uint16_t *w, const uint16_t *panel, const float *bias, const float *x,
+                               int64_t rows, int64_t k, int64_t n, int64_t n0, int64_t n1, float *out);
+int rv_matmul_rtn_u8p_f32(const uint8_t *codes, const uint8_t *panel, const float *scale, const float *zero,
+                          int64_t gs, const float *bias, const float *x, int64_t rows, int64_t k, int64_t n,
+                          int64_t n0, int64_t n1, float *out);
+int rv_matmul_rtn_u8p_f32_avx512(const uint8_t *codes, const uint8_t *panel, const float *scale, const float *zero,
+                                 int64_t gs, const float *bias, const float *x, int64_t rows, int64_t k, int64_t n,
+                                 int64_t n0, int64_t n1, float *out);
+
 int rv_matmul_bnb4_f32(const uint8_t *packed, const float *absmax, const float *table, const float *bias,
                        const float *x, int64_t rows, int64_t k, int64_t n, int64_t n0, int64_t n1, float *out);
 #define RV_DECLARE_BNB4(SFX)                                                                                   \

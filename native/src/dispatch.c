@@ -127,6 +127,22 @@ int rv_matmul_bf16_f32(const uint16_t *w, const float *bias, const float *x, int
     return mm_bf16(w, bias, x, rows, k, n, n0, n1, out);
 }
 
+/* The panel only where the AVX-512 GEMM core runs (the other kernels read the row-major array alone). */
+int rv_matmul_bf16p_f32(const uint16_t *w, const uint16_t *panel, const float *bias, const float *x, int64_t rows,
+                        int64_t k, int64_t n, int64_t n0, int64_t n1, float *out) {
+    if (panel != NULL && mm_bf16 == rv_matmul_bf16_f32_avx512)
+        return rv_matmul_bf16p_f32_avx512(w, panel, bias, x, rows, k, n, n0, n1, out);
+    return mm_bf16(w, bias, x, rows, k, n, n0, n1, out);
+}
+
+int rv_matmul_rtn_u8p_f32(const uint8_t *codes, const uint8_t *panel, const float *scale, const float *zero,
+                          int64_t gs, const float *bias, const float *x, int64_t rows, int64_t k, int64_t n,
+                          int64_t n0, int64_t n1, float *out) {
+    if (panel != NULL && mm_rtn == rv_matmul_rtn_u8_f32_avx512)
+        return rv_matmul_rtn_u8p_f32_avx512(codes, panel, scale, zero, gs, bias, x, rows, k, n, n0, n1, out);
+    return mm_rtn(codes, scale, zero, gs, bias, x, rows, k, n, n0, n1, out);
+}
+
 int rv_matmul_q8_0_f32(const uint8_t *w, const float *bias, const float *x, int64_t rows, int64_t k, int64_t n,
                        int64_t n0, int64_t n1, float *out) {
     return mm_q8_0(w, bias, x, rows, k, n, n0, n1, out);

@@ -80,12 +80,23 @@ struct rv_gemm_w {
     rv_pack_fn pack;
     rv_tail_fn tail;     /* NULL when k % B == 0 is guaranteed */
     rv_packt_fn packt;   /* NULL: the pack and the transpose */
+    const void *panel;   /* NULL, or w again in units of 16 rows x 16 weights (revenant_cpu.h, "Panels") */
+    int es;              /* bytes per weight in the panel (BF16 2, RTN 1); 0 when the format reads no panel */
     int nv;              /* column vectors per micro-tile and block: 2 or 3 (0: 3, NV). F32/BF16 take 2 from k > 8192:
                           * Wt of a lane class (k / 64 * 16 nv floats, 33 KiB at k = 11008 with 3) then leaves room
                           * in L1 for the Xp stream (gemm_harness, bf16, 64 rows, 2 threads, 7 rounds, same run: 4096 x
                           * 11008 1.06-1.10x; 4096 x 4096 0.97x, rtn-w4-g128 0.90-1.00x). Q8_0 too (4096 x 11008
                           * 1.07-1.11x); nf4, q4_0 and rtn-w4-g128 there 0.98-1.03x, so they keep 3 */
 };
+
+/* With a panel, the unit of rows 16 v .. 16 v + 15, group a, block m (ng = 4), and whether the 16 rows from j are
+ * one of its vectors. */
+static inline const char *rv_panel_at(const rv_gemm_w *W, int64_t v, int a, int64_t m) {
+    return (const char *) W->panel + (((v * 4 + a) * (W->k / 64) + m) * 256) * W->es;
+}
+static inline int rv_panel_ok(const rv_gemm_w *W, int64_t j) {
+    return W->panel != NULL && j % 16 == 0;
+}
 
 /* Rows per micro-tile, column vectors per micro-tile, columns per block, blocks per pack slice (gemm_harness bf16,
  * 64 rows, 2 threads, medians of 5 rounds: KS 4 against 8 210 / 192 GFLOP/s at 4096 x 4096, 161 / 155 at
@@ -208,6 +219,13 @@ static void rv_pack_w(const rv_gemm_w *W, int64_t j0, int C, int64_t nb, int a, 
              * and 0.344 -> 0.392 of the FMA peak), 1.14 / 1.19 (CPUCLOCK, 15 rounds); 4096 x 4096 1.07 / 1.00 (wall)
              * and 1.11 / 1.07 (CPUCLOCK); 11008 x 4096 1.06 / 1.00 (wall). Two slices ahead, T1, or KS 2 or 8, the
              * same within the noise. */
+            if (cv == 16 && W->packt != NULL && rv_panel_ok(W, j0 + 16 * v)) { /* the next slice: one run */
+                if (m0 + KS < nb) {
+                    const char *p = rv_panel_at(W, (j0 + 16 * v) / 16, a, m0 + KS);
+                    const int64_t len = (nb - m0 - KS < KS ? nb - m0 - KS : KS) * 256 * W->es;
+                    for (int64_t o = 0; o < len; o += 64) _mm_prefetch(p + o, _MM_HINT_T0);
+                }
+            } else
             for (int64_t m = m0 + KS; m < m0 + 2 * KS && m < nb; m++) {
                 const int64_t o0 = (B * m + 16 * a) * W->rowbytes / W->k,
                               o1 = (B * m + 16 * a + 16) * W->rowbytes / W->k - 1;
@@ -330,15 +348,35 @@ static int __attribute__((unused)) rv_gemm(const rv_gemm_w *W, const float *bias
             const char *pfc = (const char *) W->w + jn * W->rowbytes;
             const char *pfend = cn > 0 ? pfc + cn * W->rowbytes : pfc;
             const int64_t calls = 16 * ng * ngr, per = (pfend - pfc + 64 * calls - 1) / (64 * calls);
+            /* With a panel the next group's units instead (this block's group a + 1, else the next block's group 0):
+             * per 16-row vector one run of nb * 256 * es bytes, spread over this group's passes, so that the pack
+             * finds them in L2 a group later; the next block's lines, fetched a whole block ahead, had left L2 by
+             * then at k = 11008 (64 rows of Xp: 2.8 MiB). */
+            const int pan = rv_panel_ok(W, j0) && W->packt != NULL;
+            const int64_t run = pan ? nb * 256 * W->es : 0;
             for (int a = 0; a < ng; a++) { /* group by group: its Wt (16 lane classes) and Xp slices stay in L2 */
                 rv_pack_w(W, j0, C, nb, a, nc, wt, tmp);
+                const int64_t jq = a + 1 < ng ? j0 : jn, cq = a + 1 < ng ? C : cn;
+                const int64_t qvs = pan && cq >= 16 ? cq / 16 : 0, ql = qvs * run / 64,
+                              qper = (ql + calls / ng - 1) / (calls / ng);
+                const char *q = qvs > 0 ? rv_panel_at(W, jq / 16, a + 1 < ng ? a + 1 : 0, 0) : NULL;
+                int64_t qo = 0, qi = 0;
                 for (int lp = 0; lp < 16; lp++) {
                     const int64_t l = 16 * a + lp;
                     const float *wl = wt + lp * RV_WLS(nb, nc);
                     for (int64_t rg = 0; rg < ngr; rg++) {
                         rv_uk_v(wl, nc, xp + (l * ngm + rg) * RV_XLS(nb), nb, sb + (lp * ngm + rg) * TILE,
                                 tb + (lp * ngm + rg) * TILE, a, V);
-                        for (int64_t i = 0; i < per && pfc < pfend; i++, pfc += 64) _mm_prefetch(pfc, _MM_HINT_T1);
+                        if (!pan)
+                            for (int64_t i = 0; i < per && pfc < pfend; i++, pfc += 64) _mm_prefetch(pfc, _MM_HINT_T1);
+                        else /* vector after vector: a group's runs are 4 runs apart */
+                            for (int64_t i = 0; i < qper && qi < ql; i++, qi++, qo += 64) {
+                                if (qo == run) {
+                                    qo = 0;
+                                    q += 4 * run;
+                                }
+                                _mm_prefetch(q + qo, _MM_HINT_T1);
+                            }
                     }
                 }
             }

@@ -37,13 +37,24 @@ static inline float hsum4(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
  * where the pack and the fp32 transpose take 16 widenings, 16 shifts and 64 permutes. */
 static void packt_bf16(const rv_gemm_w *W, int64_t j, int64_t kb, int64_t nbk, int a, float *wt, int64_t ls,
                        int64_t ms) {
+    const __m512i hi = _mm512_set1_epi32((int) 0xFFFF0000u);
+    if (rv_panel_ok(W, j)) { /* the panel holds the pairs transposed (o below): 8 loads, the shifts and masks */
+        const char *u = rv_panel_at(W, j / 16, a, kb / 64);
+        for (int64_t m = 0; m < nbk; m++, u += 512, wt += ms)
+#pragma GCC unroll 8
+            for (int d = 0; d < 8; d++) {
+                const __m512i o = _mm512_loadu_si512((const void *) (u + 64 * d));
+                _mm512_store_ps(wt + (2 * d) * ls, _mm512_castsi512_ps(_mm512_slli_epi32(o, 16)));
+                _mm512_store_ps(wt + (2 * d + 1) * ls, _mm512_castsi512_ps(_mm512_and_si512(o, hi)));
+            }
+        return;
+    }
     const int64_t k = W->k;
     const uint16_t *w = (const uint16_t *) W->w + j * k + kb + 16 * a;
     const __m512i r10 = _mm512_setr_epi32(0, 8, 16, 24, 1, 9, 17, 25, 2, 10, 18, 26, 3, 11, 19, 27),
                   r11 = _mm512_setr_epi32(4, 12, 20, 28, 5, 13, 21, 29, 6, 14, 22, 30, 7, 15, 23, 31),
                   r20 = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23),
-                  r21 = _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31),
-                  hi = _mm512_set1_epi32((int) 0xFFFF0000u);
+                  r21 = _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
     for (int64_t m = 0; m < nbk; m++, w += 64, wt += ms) {
         __m512i z[8], u[8], v[8];
 #pragma GCC unroll 8
@@ -90,10 +101,11 @@ static void packt_bf16(const rv_gemm_w *W, int64_t j, int64_t kb, int64_t nbk, i
         for (int64_t i = k0; i < k; i++) s = fmaf(xr[i], WREAD(wr[i]), s);                                  \
         return s;                                                                                            \
     }                                                                                                        \
-    static void gemm_##SFX(const WT *w, const float *bias, const float *x, int64_t rows, int64_t k, int64_t n, \
-                           int64_t n0, int64_t n1, float *out) {                                             \
+    static void gemm_##SFX(const WT *w, const WT *panel, const float *bias, const float *x, int64_t rows,     \
+                           int64_t k, int64_t n, int64_t n0, int64_t n1, float *out) {                        \
         const rv_gemm_w W = {.w = w, .k = k, .n = n, .ng = 4, .rowbytes = k * (int64_t) sizeof(WT),           \
                              .pack = pack_##SFX, .tail = tail_##SFX, .packt = PACKT_##SFX,                   \
+                             .panel = PACKT_##SFX != NULL ? panel : NULL, .es = (int) sizeof(WT),              \
                              .nv = k > 8192 ? 2 : 3};                                                         \
         if (rows < RV_GEMM_T_ROWS || rv_gemm(&W, bias, x, rows, n0, n1, out) != 0)                           \
             rv_gemm_few(&W, bias, x, rows, n0, n1, out);                                                     \
@@ -152,7 +164,7 @@ DEFINE_GEMM(bf16, uint16_t, ldw_bf16, READ_BF16)
             return st;                                                                                      \
         }                                                                                                   \
         if (rows >= 2) {                                                                                    \
-            gemm_##SFX(w, bias, x, rows, k, n, n0, n1, out);                                                \
+            gemm_##SFX(w, NULL, bias, x, rows, k, n, n0, n1, out);                                          \
             return RV_OK;                                                                                   \
         }                                                                                                   \
         int64_t j = n0; /* decode: one x row against 4 weight rows (four streams in flight) */              \
@@ -165,3 +177,23 @@ DEFINE_GEMM(bf16, uint16_t, ldw_bf16, READ_BF16)
 
 DEFINE_TILE(f32, float, ldw_f32, READ_F32)
 DEFINE_TILE(bf16, uint16_t, ldw_bf16, READ_BF16)
+
+/* The BF16 matmul with the weights' panel (revenant_cpu.h, "Panels"; k % 64 == 0): the same bits, the core's packs
+ * read the panel. */
+int rv_matmul_bf16p_f32_avx512(const uint16_t *w, const uint16_t *panel, const float *bias, const float *x,
+                               int64_t rows, int64_t k, int64_t n, int64_t n0, int64_t n1, float *out) {
+    if (panel == NULL || rows < 2) return rv_matmul_bf16_f32_avx512(w, bias, x, rows, k, n, n0, n1, out);
+    const int need = RV_CPU_AVX512F | RV_CPU_AVX512BW | RV_CPU_AVX512VL | RV_CPU_FMA;
+    if ((rv_cpu_features() & need) != need) {
+        return RV_EISA;
+    }
+    int st = rv_check(w, x, out, rows, k, n, n0, n1);
+    if (st != RV_OK) {
+        return st;
+    }
+    if (k % 64 != 0) {
+        return RV_EINVAL;
+    }
+    gemm_bf16(w, panel, bias, x, rows, k, n, n0, n1, out);
+    return RV_OK;
+}

@@ -271,19 +271,26 @@ static int lut_candidate(const uint8_t *codes, int64_t gs, int64_t k, int64_t n0
  * round trip through the pack's tile. */
 static void packt_rtn(const rv_gemm_w *W, int64_t j, int64_t kb, int64_t nbk, int a, float *wt, int64_t ls,
                        int64_t ms) {
-    const int64_t k = W->k, n = W->n, gs = W->gs;
-    const uint8_t *w = (const uint8_t *) W->w + j * k + kb + 16 * a;
+    const int pan = rv_panel_ok(W, j); /* the panel holds o below: 4 loads instead of the loads and transpose */
+    const int64_t k = W->k, n = W->n, gs = W->gs, bs = pan ? 256 : 64;
+    const uint8_t *w = pan ? (const uint8_t *) rv_panel_at(W, j / 16, a, kb / 64)
+                           : (const uint8_t *) W->w + j * k + kb + 16 * a;
     const __m512i ff = _mm512_set1_epi32(0xFF);
     int64_t i = kb + 16 * a, g = gs < 0 ? 0 : i / gs, gend = gs < 0 ? INT64_MAX : (g + 1) * gs;
-    for (int64_t m = 0; m < nbk; m++, w += 64, wt += ms, i += 64) {
+    for (int64_t m = 0; m < nbk; m++, w += bs, wt += ms, i += 64) {
         if (i >= gend) {
             g = i / gs;
             gend = (g + 1) * gs;
         }
         const __m512 sc = _mm512_loadu_ps(W->scale + g * n + j), ze = _mm512_loadu_ps(W->zero + g * n + j);
         __m512i z[4], o[4]; /* o[d] lane c: codes 4d .. 4d + 3 of column j + c */
-        rv_ld16x16(w, k, z);
-        rv_tr16x4(z, o);
+        if (pan) {
+#pragma GCC unroll 4
+            for (int d = 0; d < 4; d++) o[d] = _mm512_loadu_si512((const void *) (w + 64 * d));
+        } else {
+            rv_ld16x16(w, k, z);
+            rv_tr16x4(z, o);
+        }
 #pragma GCC unroll 4
         for (int d = 0; d < 4; d++)
 #pragma GCC unroll 4
@@ -319,6 +326,13 @@ static void pack_rtn(const rv_gemm_w *W, int64_t j, int C, int64_t kb, int64_t n
 int rv_matmul_rtn_u8_f32_avx512(const uint8_t *codes, const float *scale, const float *zero, int64_t gs,
                                 const float *bias, const float *x, int64_t rows, int64_t k, int64_t n, int64_t n0,
                                 int64_t n1, float *out) {
+    return rv_matmul_rtn_u8p_f32_avx512(codes, NULL, scale, zero, gs, bias, x, rows, k, n, n0, n1, out);
+}
+
+/* With the codes' panel (revenant_cpu.h, "Panels"): the same bits; the GEMM core's transposing packs read the panel. */
+int rv_matmul_rtn_u8p_f32_avx512(const uint8_t *codes, const uint8_t *panel, const float *scale, const float *zero,
+                                 int64_t gs, const float *bias, const float *x, int64_t rows, int64_t k, int64_t n,
+                                 int64_t n0, int64_t n1, float *out) {
     const int need = RV_CPU_AVX512F | RV_CPU_AVX512BW | RV_CPU_AVX512VL | RV_CPU_FMA;
     if ((rv_cpu_features() & need) != need) {
         return RV_EISA;
@@ -327,10 +341,14 @@ int rv_matmul_rtn_u8_f32_avx512(const uint8_t *codes, const float *scale, const 
     if (st != RV_OK) {
         return st;
     }
+    if (panel != NULL && k % 64 != 0) {
+        return RV_EINVAL;
+    }
     if (rows >= RV_GEMM_ROWS && k % 64 == 0) { /* the RTN order is then the F32 order: the GEMM core */
+        const int t = gs < 0 || gs % 16 == 0;
         const rv_gemm_w W = {.w = codes, .scale = scale, .zero = zero, .gs = gs, .k = k, .n = n, .ng = 4,
-                             .rowbytes = k, .pack = pack_rtn, .tail = NULL,
-                             .packt = gs < 0 || gs % 16 == 0 ? packt_rtn : NULL};
+                             .rowbytes = k, .pack = pack_rtn, .tail = NULL, .packt = t ? packt_rtn : NULL,
+                             .panel = t ? panel : NULL, .es = 1};
         if (rows < RV_GEMM_T_ROWS || rv_gemm(&W, bias, x, rows, n0, n1, out) != 0)
             rv_gemm_few(&W, bias, x, rows, n0, n1, out);
         return RV_OK;

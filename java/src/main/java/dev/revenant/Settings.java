@@ -60,6 +60,31 @@ public final class Settings {
         return Runtime.getRuntime().availableProcessors();
     }
 
+    /**
+     * Bytes of native memory the native backend may spend on weight panels (a second copy of BF16 weights and RTN codes
+     * with k > 8192 in the order its batched kernels read, revenant_cpu.h "Panels"): {@code -Drevenant.panels.mib},
+     * {@code REVENANT_PANELS_MIB} (MiB; 0 turns panels off), else a quarter of the machine's memory (0 when the JVM
+     * cannot tell it).
+     */
+    public static long panelBudgetBytes() {
+        String p = Optional.ofNullable(System.getProperty("revenant.panels.mib")).orElse(System.getenv("REVENANT_PANELS_MIB"));
+        if (p != null && !p.isBlank()) {
+            try {
+                long mib = Long.parseLong(p.trim());
+                if (mib >= 0 && mib <= Long.MAX_VALUE >> 20) {
+                    return mib << 20;
+                }
+            } catch (NumberFormatException e) {
+                // falls through to the error below, which names the setting
+            }
+            throw new IllegalArgumentException("revenant.panels.mib / REVENANT_PANELS_MIB: expected a number of MiB ≥ 0, found '" + p + "'");
+        }
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            return Math.max(0, os.getTotalMemorySize() / 4);
+        }
+        return 0;
+    }
+
     /** The JVM's {@code os.arch}. */
     public static String osArch() {
         return System.getProperty("os.arch");

@@ -80,7 +80,7 @@ final class BenchMatmul implements Callable<Integer> {
                     m.copyFrom(w.data());
                     reps[c] = new Tensor(w.name(), w.dtype(), w.shape(), m);
                 }
-                ns = time(i -> be.matmul(reps[i % copies], null, x, batch, y));
+                ns = time(copies, i -> be.matmul(reps[i % copies], null, x, batch, y));
             } else {
                 // the packed kernel on the packed record; copies of its arrays (one quantization) so they come from DRAM
                 QuantizedWeight q = Quantizers.quantize(p, src);
@@ -94,7 +94,7 @@ final class BenchMatmul implements Callable<Integer> {
                 for (int c = 0; c < copies; c++) {
                     reps[c] = Quantizers.copy(q);
                 }
-                ns = time(i -> be.matmulPacked(reps[i % copies], null, x, batch, y));
+                ns = time(copies, i -> be.matmulPacked(reps[i % copies], null, x, batch, y));
             }
             Arrays.sort(ns);
             double sec = ns[ns.length / 2] / 1e9;
@@ -120,6 +120,9 @@ final class BenchMatmul implements Callable<Integer> {
             o.put("ratio_bw", gbps / (readBw / 1e9));
             o.put("ratio_fma", gflops / peak);
             o.put("cpu", BenchCommand.cpuModel());
+            if (be instanceof dev.revenant.kernel.NativeCpuBackend nb) {
+                o.put("panel_bytes", nb.panelBytes()); // weight panels held (revenant_cpu.h, "Panels")
+            }
             if (json) {
                 System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(o));
             } else {
@@ -127,6 +130,9 @@ final class BenchMatmul implements Callable<Integer> {
                         kernel, be.name(), be.threads(), sec * 1e3);
                 System.out.printf("  %.2f GB/s of weights (%.2f of %.2f GB/s read bandwidth), %.1f GFLOP/s (%.2f of %.1f GFLOP/s FMA peak)%n",
                         gbps, gbps / (readBw / 1e9), readBw / 1e9, gflops, gflops / peak, peak);
+                if (o.get("panel_bytes") instanceof Long pb && pb > 0) {
+                    System.out.printf("  weight panels: %.1f MiB (a copy of each weight in the GEMM's reading order)%n", pb / 1048576.0);
+                }
             }
         }
         return 0;
@@ -134,14 +140,15 @@ final class BenchMatmul implements Callable<Integer> {
 
     /**
      * Times calls {@code call(i)} (i counting on from the warm-up, so each call takes the next weight copy): warm-up
-     * until at least 1 s and 8 calls have passed (the JIT compiles the Java side of the call; a handful of calls left
+     * until at least 1 s and 8 calls, and one call per copy (the native backend builds a weight's panel on its first
+     * batched call), have passed (the JIT compiles the Java side of the call; a handful of calls left
      * it interpreted and the timings 10-40 % slow at batch 1), then {@code --iters} calls, or by default as many as take
      * about 2 s (at least 20, at most 5000). Returns each timed call's nanoseconds.
      */
-    private long[] time(java.util.function.IntConsumer call) {
+    private long[] time(int copies, java.util.function.IntConsumer call) {
         int i = 0;
         long w0 = System.nanoTime();
-        while (i < 8 || System.nanoTime() - w0 < 1_000_000_000L) {
+        while (i < Math.max(8, copies) || System.nanoTime() - w0 < 1_000_000_000L) {
             call.accept(i++);
         }
         double perCall = (System.nanoTime() - w0) / (double) i;

@@ -59,6 +59,23 @@ public final class NativeLibrary {
             ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
             ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS);
 
+    /** {@code rv_matmul_bf16p_f32}: w, panel, then the arguments of {@link #MATMUL} from bias on. */
+    private static final FunctionDescriptor MATMUL_P = FunctionDescriptor.of(ValueLayout.JAVA_INT,
+            ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
+            ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+            ValueLayout.ADDRESS);
+
+    /** {@code rv_matmul_rtn_u8p_f32}: codes, panel, then the arguments of {@link #MATMUL_RTN} from scale on. */
+    private static final FunctionDescriptor MATMUL_RTN_P = FunctionDescriptor.of(ValueLayout.JAVA_INT,
+            ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
+            ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+            ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS);
+
+    /** {@code rv_panel}: w, es, k, n, v0, v1, panel. */
+    private static final FunctionDescriptor PANEL = FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
+            ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+            ValueLayout.JAVA_LONG, ValueLayout.ADDRESS);
+
     private final MethodHandle matmulF32;
     private final MethodHandle matmulBf16;
     private final MethodHandle matmulQ8_0;
@@ -66,6 +83,10 @@ public final class NativeLibrary {
     private final MethodHandle matmulRtn;
     private final MethodHandle matmulBnb4;
     private final MethodHandle matmulInt8;
+    private final MethodHandle matmulBf16p;
+    private final MethodHandle matmulRtnp;
+    private final MethodHandle panel;
+    private final MethodHandle panelBytes;
     private final SymbolLookup lookup;
     private final int features;
     private final String kernel;
@@ -84,6 +105,12 @@ public final class NativeLibrary {
         this.matmulRtn = rtnHandle("rv_matmul_rtn_u8_f32");
         this.matmulBnb4 = bnb4Handle("rv_matmul_bnb4_f32");
         this.matmulInt8 = int8Handle("rv_matmul_int8_f32");
+        this.matmulBf16p = linker.downcallHandle(symbol("rv_matmul_bf16p_f32"), MATMUL_P, Linker.Option.critical(true));
+        this.matmulRtnp = linker.downcallHandle(symbol("rv_matmul_rtn_u8p_f32"), MATMUL_RTN_P,
+                Linker.Option.critical(true));
+        this.panel = linker.downcallHandle(symbol("rv_panel"), PANEL, Linker.Option.critical(true));
+        this.panelBytes = linker.downcallHandle(symbol("rv_panel_bytes"), FunctionDescriptor.of(ValueLayout.JAVA_LONG,
+                ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
     }
 
     private MemorySegment symbol(String name) {
@@ -219,6 +246,58 @@ public final class NativeLibrary {
     void matmulQ4_0(MemorySegment w, MemorySegment bias, MemorySegment x, long rows, long k, long n, long n0, long n1,
                     MemorySegment out) {
         dense(matmulQ4_0, "rv_matmul_q4_0_f32", w, bias, x, rows, k, n, n0, n1, out);
+    }
+
+    /**
+     * {@code rv_panel_bytes}: the size of the panel of an [n, k] weight of es-byte values (revenant_cpu.h, "Panels"),
+     * or -1 when there is none (es not 1 or 2, k not a positive multiple of 64, n not positive).
+     */
+    long panelBytes(long es, long k, long n) {
+        try {
+            return (long) panelBytes.invokeExact(es, k, n);
+        } catch (Throwable t) {
+            throw rethrow("rv_panel_bytes", t);
+        }
+    }
+
+    /** {@code rv_panel}: writes the 16-row vectors [v0, v1) of w's panel (w [n, k], es bytes per value) into dst. */
+    void panel(MemorySegment w, long es, long k, long n, long v0, long v1, MemorySegment dst) {
+        int st;
+        try {
+            st = (int) panel.invokeExact(w, es, k, n, v0, v1, dst);
+        } catch (Throwable t) {
+            throw rethrow("rv_panel", t);
+        }
+        if (st != 0) {
+            throw new IllegalStateException("rv_panel returned status " + st + " (es=" + es + ", k=" + k + ", n=" + n
+                    + ", vectors [" + v0 + ", " + v1 + ")): expected es 1 or 2, k a positive multiple of 64, "
+                    + "0 <= v0 <= v1 <= ceil(n / 16)");
+        }
+    }
+
+    /** {@code rv_matmul_bf16p_f32}: {@link #matmulBf16} that also reads w's panel (see revenant_cpu.h); same bits. */
+    void matmulBf16p(MemorySegment w, MemorySegment panel, MemorySegment bias, MemorySegment x, long rows, long k,
+                     long n, long n0, long n1, MemorySegment out) {
+        int st;
+        try {
+            st = (int) matmulBf16p.invokeExact(w, panel, bias, x, rows, k, n, n0, n1, out);
+        } catch (Throwable t) {
+            throw rethrow("rv_matmul_bf16p_f32", t);
+        }
+        check("rv_matmul_bf16p_f32", st, rows, k, n, n0, n1);
+    }
+
+    /** {@code rv_matmul_rtn_u8p_f32}: {@link #matmulRtn} that also reads the codes' panel; same bits. */
+    void matmulRtnp(MemorySegment codes, MemorySegment panel, MemorySegment scale, MemorySegment zero, long groupSize,
+                    MemorySegment bias, MemorySegment x, long rows, long k, long n, long n0, long n1,
+                    MemorySegment out) {
+        int st;
+        try {
+            st = (int) matmulRtnp.invokeExact(codes, panel, scale, zero, groupSize, bias, x, rows, k, n, n0, n1, out);
+        } catch (Throwable t) {
+            throw rethrow("rv_matmul_rtn_u8p_f32", t);
+        }
+        check("rv_matmul_rtn_u8p_f32", st, rows, k, n, n0, n1);
     }
 
     /**
