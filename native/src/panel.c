@@ -4,6 +4,8 @@
  * transposed to what the core's transposing packs make of them (dwords of 4 / es weights, column by column). Plain
  * C: it runs once per weight, bounded by memory.
  */
+#include <string.h>
+
 #include "common.h"
 
 int64_t rv_panel_bytes(int64_t es, int64_t k, int64_t n) {
@@ -24,12 +26,14 @@ int rv_panel(const void *w, int64_t es, int64_t k, int64_t n, int64_t v0, int64_
         for (int a = 0; a < 4; a++) {
             char *d = dst + ((v * 4 + a) * nb) * 16 * ub;
             for (int64_t m = 0; m < nb; m++, d += 16 * ub)
-                for (int c = 0; c < 16; c++) {
+                for (int c = 0; c < 16; c++) { /* dword q of row c (weights 4 q / es ..) to dword 16 q + c */
                     const int64_t row = 16 * v + c;
                     const char *r = src + (row * k + 64 * m + 16 * a) * es;
-                    for (int l = 0; l < 16; l++) /* dword (l es / 4) of column c, at byte l es % 4 */
-                        for (int b = 0; b < es; b++)
-                            d[((l * es / 4) * 16 + c) * 4 + l * es % 4 + b] = row < n ? r[l * es + b] : 0;
+                    for (int q = 0; q < 4 * es; q++) {
+                        uint32_t t = 0;
+                        if (row < n) memcpy(&t, r + 4 * q, 4);
+                        memcpy(d + (16 * q + c) * 4, &t, 4);
+                    }
                 }
         }
     return RV_OK;
