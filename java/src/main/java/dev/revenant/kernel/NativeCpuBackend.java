@@ -30,6 +30,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * AVX-512 JVM it matches the {@link VectorBackend} bit for bit. Other packed types go to the
  * {@link VectorBackend}.
  *
+ * <p>Panels ({@link #PANEL_MIN_K}): on the AVX-512 kernels a BF16 weight or RTN code array with k > 8192 gets, on
+ * its first call of {@link #GEMM_T_ROWS} rows or more, a second copy in the batched core's reading order, kept while
+ * the weight is reachable ({@link PanelCache}, keyed by the tensor's segment or the codes array, within the budget).
+ * Weights handed to a backend must not be written afterwards: a panel is not rebuilt when its weight's values change.
+ *
  * <p>Delegated to an internal {@link VectorBackend} with the same thread count (its own pool;
  * idle helpers of either pool spin about 100 µs, then park): matmul with F16 weights (no C kernel
  * yet), weights whose address is not a multiple of the element size, and attention (no C kernel
