@@ -33,6 +33,10 @@
  *         streams), whose epilogue combines P_l into q[l'] in the order's tree (S, T: q[l'] in S after the last a),
  *       then the fold over l' (lane by lane), the tail and the bias.
  *
+ * Panels (BF16, RTN; revenant_cpu.h): with W->panel the transposing pack of a whole 16-row vector reads the weights'
+ * panel, contiguous units already transposed, and the prefetch between the passes fetches the next group's units
+ * (one run per vector) instead of the next block's row-major lines.
+ *
  * Memory: per-thread scratch (rv_scratch): Xp, Wt (48 * k / ng floats), the pack's tiles and the S/T buffers; when
  * it cannot be had, rv_gemm returns -1 and the caller takes its other path (same bits).
  */

@@ -73,10 +73,10 @@ public final class NativeCpuBackend implements Backend {
      * their first call of {@link #GEMM_T_ROWS} rows or more on the AVX-512 kernels, kept while the weight is reachable
      * ({@link PanelCache}, within the budget): the same values again in the order the GEMM core reads them
      * (native/include/revenant_cpu.h, "Panels"), so that its packs read contiguous runs a group ahead instead of 16
-     * rows a row apart. Same bits. gemm_harness, 64 rows, 2 threads, 4 rounds, same run, panel / none: 4096x11008
-     * bf16 1.19x (1.11-1.21), rtn-w4-g128 1.15x; 11008x4096 1.18x / 1.05x; 4096x4096 1.10x / 1.12x. Only from this
-     * k on (Llama's down_proj), where the gain is largest, so that panels add about a fifth to a model's weights, not
-     * a whole second copy.
+     * rows a row apart. Same bits. gemm_harness, 64 rows, 2 threads, same run, panel / none: 4096x11008 bf16 1.24x
+     * (1.20-1.29), rtn-w4-g128 1.19x (1.08-1.23); with the first, untransposed units also 11008x4096 1.18x / 1.05x
+     * and 4096x4096 1.10x / 1.12x. Only from this k on (Llama's down_proj), where the gain is largest, so that panels
+     * add about a fifth to a model's weights, not a whole second copy.
      */
     static final long PANEL_MIN_K = 8192;
     private static final long GEMM_CHUNK_BYTES = 32 << 20;
